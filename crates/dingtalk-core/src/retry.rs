@@ -1,10 +1,15 @@
 //! The retry policy for DingTalk calls: exponential backoff with full jitter inside a bounded total
 //! time, honouring `Retry-After`, only for errors that can heal.
 //!
-//! SKELETON: bodies are filled in by the client work; signatures are the contract.
+//! Only errors for which [`DingTalkError::is_retryable`] holds are retried (network failures,
+//! 5xx, errcode -1, the rate-limit codes, 88 without sub_code). Token-invalid errors are left to
+//! [`crate::token::TokenCache::with_token`].
 
 use std::future::Future;
 use std::time::Duration;
+
+use rand::Rng;
+use tokio::time::Instant;
 
 use crate::error::DingTalkError;
 
@@ -42,10 +47,29 @@ impl RetryPolicy {
         }
     }
 
+    /// The largest backoff before retry number `retry` (1-based): `base_delay * 2^(retry-1)`,
+    /// capped at `max_delay`.
+    pub fn backoff_cap(&self, retry: u32) -> Duration {
+        let exp = retry.saturating_sub(1).min(31);
+        self.base_delay
+            .checked_mul(1u32 << exp)
+            .unwrap_or(self.max_delay)
+            .min(self.max_delay)
+    }
+
     /// The backoff before retry number `retry` (1-based), with full jitter, before `Retry-After`.
     pub fn backoff(&self, retry: u32) -> Duration {
-        let _ = retry;
-        todo!()
+        let cap = self.backoff_cap(retry);
+        cap.mul_f64(rand::thread_rng().gen_range(0.0..=1.0))
+    }
+
+    /// The wait before retry number `retry` after `err`: DingTalk's `Retry-After` when it sent
+    /// one (the total budget still applies), otherwise the jittered backoff.
+    pub fn wait_before(&self, retry: u32, err: &DingTalkError) -> Duration {
+        match err.retry_after() {
+            Some(after) => after.min(self.max_elapsed),
+            None => self.backoff(retry),
+        }
     }
 
     /// Runs `op` until it succeeds, fails with a non-retryable error, or the policy is exhausted.
@@ -55,7 +79,31 @@ impl RetryPolicy {
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<T, DingTalkError>>,
     {
-        let _ = (what, &mut op);
-        todo!()
+        let started = Instant::now();
+        let max_attempts = self.max_attempts.max(1);
+        let mut attempt = 1;
+        loop {
+            let err = match op().await {
+                Ok(value) => return Ok(value),
+                Err(err) => err,
+            };
+            if !err.is_retryable() || attempt >= max_attempts {
+                return Err(err);
+            }
+            let wait = self.wait_before(attempt, &err);
+            if started.elapsed() + wait > self.max_elapsed {
+                log::warn!(
+                    "{what}: attempt {attempt}/{max_attempts} failed ({err}); \
+                     not retrying, the next wait of {wait:?} would exceed the {:?} budget",
+                    self.max_elapsed
+                );
+                return Err(err);
+            }
+            log::warn!(
+                "{what}: attempt {attempt}/{max_attempts} failed ({err}); retrying in {wait:?}"
+            );
+            tokio::time::sleep(wait).await;
+            attempt += 1;
+        }
     }
 }
