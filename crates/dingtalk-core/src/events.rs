@@ -88,7 +88,7 @@ pub enum BizData {
 /// One `bizData[]` item of a SyncHTTP push.
 #[derive(Debug, Clone)]
 pub struct SyncItem {
-    /// `subscribe_id` ("<suiteId>_0").
+    /// `subscribe_id` (`<suiteId>_0`).
     pub subscribe_id: String,
     /// `corp_id`.
     pub corp_id: String,
