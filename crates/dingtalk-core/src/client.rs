@@ -221,7 +221,7 @@ struct UnionIdResult {
     contact_type: Option<i64>,
 }
 
-#[derive(Deserialize)]
+#[derive(Debug, Deserialize)]
 struct TaskIdResponse {
     #[serde(deserialize_with = "lenient::i64")]
     task_id: i64,

@@ -64,10 +64,12 @@ impl RetryPolicy {
     }
 
     /// The wait before retry number `retry` after `err`: DingTalk's `Retry-After` when it sent
-    /// one (the total budget still applies), otherwise the jittered backoff.
+    /// one, otherwise the jittered backoff. A `Retry-After` is never shortened (retrying earlier
+    /// than asked only prolongs a ban); when it reaches past `max_elapsed`, [`RetryPolicy::run`]
+    /// gives up instead of waiting.
     pub fn wait_before(&self, retry: u32, err: &DingTalkError) -> Duration {
         match err.retry_after() {
-            Some(after) => after.min(self.max_elapsed),
+            Some(after) => after,
             None => self.backoff(retry),
         }
     }
