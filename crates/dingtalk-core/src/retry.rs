@@ -93,7 +93,7 @@ impl RetryPolicy {
                 return Err(err);
             }
             let wait = self.wait_before(attempt, &err);
-            if started.elapsed() + wait > self.max_elapsed {
+            if started.elapsed().saturating_add(wait) > self.max_elapsed {
                 log::warn!(
                     "{what}: attempt {attempt}/{max_attempts} failed ({err}); \
                      not retrying, the next wait of {wait:?} would exceed the {:?} budget",

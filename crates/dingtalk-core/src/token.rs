@@ -52,6 +52,9 @@ pub struct TokenCacheStats {
     pub refresh_failures: u64,
 }
 
+/// The longest lifetime the cache believes: a day.
+pub const MAX_LIFETIME: Duration = Duration::from_secs(24 * 3600);
+
 /// A cached token and when to stop using it.
 struct Cached {
     token: SecretString,
@@ -113,11 +116,12 @@ impl TokenCache {
 
     /// How long a token with DingTalk's stated `expires_in` is used before it is refreshed:
     /// the lifetime (or `default_ttl` when missing or non-positive) minus
-    /// `min(early_refresh, lifetime / 2)`.
+    /// `min(early_refresh, lifetime / 2)`. A stated lifetime beyond [`MAX_LIFETIME`] is treated
+    /// as `MAX_LIFETIME` (DingTalk's tokens live 7200 s).
     pub fn usable_for(&self, expires_in: Option<i64>) -> Duration {
         let lifetime = match expires_in.and_then(|s| u64::try_from(s).ok()) {
-            Some(secs) if secs > 0 => Duration::from_secs(secs),
-            _ => self.default_ttl,
+            Some(secs) if secs > 0 => Duration::from_secs(secs).min(MAX_LIFETIME),
+            _ => self.default_ttl.min(MAX_LIFETIME),
         };
         lifetime - self.early_refresh.min(lifetime / 2)
     }

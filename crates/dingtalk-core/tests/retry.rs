@@ -214,3 +214,11 @@ fn backoff_is_within_zero_and_a_growing_cap() {
     assert!(mean(1) < mean(3));
     assert!(mean(3) < mean(5));
 }
+
+#[tokio::test(start_paused = true)]
+async fn an_absurd_retry_after_gives_up_instead_of_overflowing() {
+    let errors = vec![api(ErrorKind::RateLimited, 90018, Some(Duration::MAX))];
+    let (result, attempts) = run_with(&policy(), errors).await;
+    assert_eq!(attempts, 1);
+    assert_eq!(result.unwrap_err().errcode(), Some(90018));
+}

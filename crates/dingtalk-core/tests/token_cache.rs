@@ -319,3 +319,17 @@ fn access_token_debug_never_shows_the_token() {
     let shown = format!("{t:?} {:?}", TokenCache::default());
     assert!(!shown.contains("very-secret-token"));
 }
+
+#[tokio::test]
+async fn an_absurd_expiry_is_capped_instead_of_overflowing() {
+    let cache = TokenCache::default();
+    assert_eq!(
+        cache.usable_for(Some(i64::MAX)),
+        dingtalk_core::token::MAX_LIFETIME - Duration::from_secs(300)
+    );
+    let calls = Arc::new(AtomicUsize::new(0));
+    let fetch = counting_fetch(&calls, Some(i64::MAX));
+    cache.get(&key("a", "1"), &fetch).await.unwrap();
+    cache.get(&key("a", "1"), &fetch).await.unwrap();
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+}
