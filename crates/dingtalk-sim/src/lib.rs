@@ -4,97 +4,27 @@
 //! `oapi.` hosts, pushes encrypted events to a callback URL, records work notifications, injects
 //! faults, and serves the demo portal. Start it in-process on port 0 with [`spawn`].
 //!
-//! SKELETON: the types and signatures here are the contract other crates' tests rely on.
+//! Modules: [`data`] (the world), `state` (codes, tokens, ticket, messages), `routes` (one file
+//! per DingTalk host), `pusher` (encrypted event pushes), `faults` (injected failures).
+
+mod body;
+pub mod data;
+mod faults;
+mod pusher;
+mod reply;
+mod routes;
+mod server;
+mod state;
 
 use std::net::SocketAddr;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-/// A DingTalk user of the simulated world.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SimUser {
-    /// Org userid (only meaningful for members of a corp).
-    pub userid: String,
-    /// unionId.
-    pub unionid: String,
-    /// openId.
-    pub openid: String,
-    /// Display name.
-    pub nick: String,
-    /// Mobile.
-    #[serde(default)]
-    pub mobile: String,
-    /// E-mail.
-    #[serde(default)]
-    pub email: String,
-}
+pub use data::{SimCorp, SimData, SimInternalApp, SimSuite, SimUser};
+pub use server::spawn;
 
-/// A corp that has authorized the suite.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SimCorp {
-    /// corpId.
-    pub corp_id: String,
-    /// Corp name.
-    pub corp_name: String,
-    /// The suite's agent id in this corp.
-    pub agent_id: i64,
-    /// Members.
-    pub users: Vec<SimUser>,
-}
-
-/// The ISV suite.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SimSuite {
-    /// SuiteKey (also the OAuth client id and the callback owner key).
-    pub suite_key: String,
-    /// SuiteSecret.
-    pub suite_secret: String,
-    /// Callback token.
-    pub callback_token: String,
-    /// Callback EncodingAESKey (43 characters).
-    pub callback_aes_key: String,
-    /// The suite id (`subscribe_id` is "<suite_id>_0").
-    pub suite_id: String,
-}
-
-/// An internal (enterprise) app of one corp.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SimInternalApp {
-    /// AppKey (also the OAuth client id).
-    pub app_key: String,
-    /// AppSecret.
-    pub app_secret: String,
-    /// The corp it belongs to.
-    pub corp_id: String,
-    /// Its agent id.
-    pub agent_id: i64,
-}
-
-/// The simulated world: one suite, its corps, an optional internal app, and accounts outside
-/// every corp.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SimData {
-    /// The ISV suite.
-    pub suite: SimSuite,
-    /// Authorizing corps.
-    pub corps: Vec<SimCorp>,
-    /// Internal apps.
-    #[serde(default)]
-    pub internal_apps: Vec<SimInternalApp>,
-    /// DingTalk accounts that belong to no corp (getbyunionid answers 60121).
-    #[serde(default)]
-    pub outsiders: Vec<SimUser>,
-}
-
-impl SimData {
-    /// The demo data set of ARCHITECTURE.md section 9 (suite `suitedemo0001`, corp
-    /// `dingdemocorp001` with zhangsan, lisi, wangwu; outsider `outsider`; internal app
-    /// `dingdemoapp0001` / `demo-app-secret` in the same corp, agent 100001).
-    pub fn demo() -> Self {
-        todo!()
-    }
-}
+use state::Shared;
 
 /// How to run the simulator.
 #[derive(Debug, Clone)]
@@ -109,6 +39,16 @@ pub struct SimConfig {
     pub push_interval: Option<Duration>,
     /// Token lifetime in seconds reported by the token APIs (7200 like DingTalk).
     pub token_ttl_secs: i64,
+    /// The cloud-gateway URL the portal calls (`/portal/config.json` `cloud_url`).
+    pub portal_cloud_url: Option<String>,
+    /// The edge-service URL the portal calls (`/portal/config.json` `edge_url`).
+    pub portal_edge_url: Option<String>,
+    /// The simulator's public base URL (default `http://<bound address>`); the portal's redirect
+    /// prefix is `<public_url>/portal`.
+    pub public_url: Option<String>,
+    /// How long a `timeout` fault holds a request before answering 504 (30 s: longer than any
+    /// sane client timeout).
+    pub timeout_fault_hold: Duration,
 }
 
 impl SimConfig {
@@ -120,6 +60,10 @@ impl SimConfig {
             callback_url: None,
             push_interval: None,
             token_ttl_secs: 7200,
+            portal_cloud_url: None,
+            portal_edge_url: None,
+            public_url: None,
+            timeout_fault_hold: Duration::from_secs(30),
         }
     }
 }
@@ -193,9 +137,34 @@ pub enum PushKind {
 /// A running simulator. Dropping it does not stop the server; call [`SimHandle::stop`].
 pub struct SimHandle {
     addr: SocketAddr,
+    shared: Shared,
+    server: actix_web::dev::ServerHandle,
+    pusher: tokio::task::JoinHandle<()>,
+}
+
+impl std::fmt::Debug for SimHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SimHandle")
+            .field("addr", &self.addr)
+            .finish()
+    }
 }
 
 impl SimHandle {
+    fn new(
+        addr: SocketAddr,
+        shared: Shared,
+        server: actix_web::dev::ServerHandle,
+        pusher: tokio::task::JoinHandle<()>,
+    ) -> Self {
+        SimHandle {
+            addr,
+            shared,
+            server,
+            pusher,
+        }
+    }
+
     /// The bound address.
     pub fn addr(&self) -> SocketAddr {
         self.addr
@@ -208,57 +177,82 @@ impl SimHandle {
 
     /// The current suite ticket (what the pusher sends and the token APIs accept).
     pub fn suite_ticket(&self) -> String {
-        todo!()
+        self.shared.lock().suite_ticket.clone()
+    }
+
+    /// Replaces the suite ticket (the previous one stays valid until the next rotation), as a
+    /// periodic push does; push it with [`SimHandle::push_now`].
+    pub fn rotate_suite_ticket(&self) -> String {
+        let mut st = self.shared.lock();
+        st.rotate_ticket();
+        st.suite_ticket.clone()
     }
 
     /// Work notifications received so far, oldest first.
     pub fn messages(&self) -> Vec<SimMessage> {
-        todo!()
+        self.shared.lock().messages.clone()
     }
 
     /// Forgets the received messages.
     pub fn clear_messages(&self) {
-        todo!()
+        self.shared.lock().messages.clear();
     }
 
     /// Adds a fault.
     pub fn add_fault(&self, fault: Fault) {
-        let _ = fault;
-        todo!()
+        self.shared.lock().faults.push(fault);
     }
 
     /// Removes every fault.
     pub fn clear_faults(&self) {
-        todo!()
+        self.shared.lock().faults.clear();
     }
 
     /// How many requests reached `path` (faulted ones included).
     pub fn calls(&self, path: &str) -> u64 {
-        let _ = path;
-        todo!()
+        self.shared.lock().calls.get(path).copied().unwrap_or(0)
     }
 
-    /// Sets (or replaces) the callback URL the pusher uses.
+    /// Sets (or replaces) the callback URL the pusher uses; the background pusher then delivers
+    /// the ticket and the authorizations to it (retrying until acknowledged).
     pub fn set_callback_url(&self, url: &str) {
-        let _ = url;
-        todo!()
+        {
+            let mut st = self.shared.lock();
+            st.callback_url = Some(url.to_string());
+            st.initial_push_acked = false;
+        }
+        self.shared.wake_pusher.notify_one();
+    }
+
+    /// Whether the ticket and authorizations reached the current callback URL (acknowledged).
+    pub fn initial_push_acknowledged(&self) -> bool {
+        self.shared.lock().initial_push_acked
+    }
+
+    /// How many pushes the callback acknowledged so far.
+    pub fn pushes_acknowledged(&self) -> u64 {
+        self.shared.lock().pushes_acked
+    }
+
+    /// Moves the simulator's clock forward (auth codes and tokens expire by this clock; the
+    /// `get_corp_token` window too).
+    pub fn advance_clock(&self, by: Duration) {
+        let mut st = self.shared.lock();
+        let ms = i64::try_from(by.as_millis()).unwrap_or(i64::MAX);
+        st.clock_offset_ms = st.clock_offset_ms.saturating_add(ms);
     }
 
     /// Pushes now and waits for the encrypted `success` (retrying a few times); Err with the reason
-    /// when the callback never acknowledged.
+    /// when the callback never acknowledged. A ticket push re-sends the current ticket.
     pub async fn push_now(&self, kind: PushKind) -> anyhow::Result<()> {
-        let _ = kind;
-        todo!()
+        pusher::push(&self.shared, &[kind], 4)
+            .await
+            .map_err(anyhow::Error::msg)
     }
 
     /// Stops the server and the pusher.
     pub async fn stop(self) {
-        todo!()
+        self.pusher.abort();
+        self.server.stop(false).await;
     }
-}
-
-/// Starts the simulator (server and pusher) and returns once it is listening.
-pub async fn spawn(config: SimConfig) -> anyhow::Result<SimHandle> {
-    let _ = config;
-    todo!()
 }
