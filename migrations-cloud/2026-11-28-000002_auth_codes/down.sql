@@ -1,0 +1,2 @@
+DROP INDEX auth_codes_expires_at;
+DROP TABLE auth_codes;

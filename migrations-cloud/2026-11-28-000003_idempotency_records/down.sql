@@ -1,0 +1,2 @@
+DROP INDEX idempotency_records_created_at;
+DROP TABLE idempotency_records;
