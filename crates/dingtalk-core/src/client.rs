@@ -814,6 +814,7 @@ mod tests {
             ),
         )
         .unwrap_err();
+        assert_eq!(err.kind(), crate::ErrorKind::RateLimited);
         match err {
             DingTalkError::HttpStatus {
                 status,

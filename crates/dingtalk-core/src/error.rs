@@ -76,10 +76,16 @@ pub enum DingTalkError {
 }
 
 impl DingTalkError {
-    /// How this failure should be handled.
+    /// How this failure should be handled. A bare 4xx carrying `Retry-After` (e.g. the IP-ban
+    /// answer with its `wait`) is a rate limit, whatever its status.
     pub fn kind(&self) -> ErrorKind {
         match self {
             DingTalkError::Transport { .. } => ErrorKind::Transient,
+            DingTalkError::HttpStatus {
+                status,
+                retry_after: Some(_),
+                ..
+            } if *status < 500 => ErrorKind::RateLimited,
             DingTalkError::HttpStatus { status, .. } => classify_http_status(*status),
             DingTalkError::Api { kind, .. } => *kind,
             DingTalkError::Decode { .. } => ErrorKind::Other,
@@ -164,5 +170,77 @@ pub fn classify_new_api(code: &str, status: u16) -> ErrorKind {
         ErrorKind::Transient
     } else {
         ErrorKind::Other
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn legacy_codes_are_classified_as_the_api_document_says() {
+        assert_eq!(classify_legacy(88, None), ErrorKind::Transient);
+        assert_eq!(classify_legacy(88, Some("")), ErrorKind::Transient);
+        assert_eq!(classify_legacy(88, Some("40014")), ErrorKind::TokenInvalid);
+        assert_eq!(classify_legacy(88, Some("40000")), ErrorKind::Other);
+        assert_eq!(classify_legacy(-1, None), ErrorKind::Transient);
+        assert_eq!(classify_legacy(15, None), ErrorKind::Transient);
+        for code in [40001, 40014, 42001, 41001] {
+            assert_eq!(
+                classify_legacy(code, None),
+                ErrorKind::TokenInvalid,
+                "{code}"
+            );
+        }
+        for code in [90001, 90002, 90014, 90017, 90018] {
+            assert_eq!(
+                classify_legacy(code, None),
+                ErrorKind::RateLimited,
+                "{code}"
+            );
+        }
+        assert_eq!(classify_legacy(60121, None), ErrorKind::NotInOrg);
+        assert_eq!(classify_legacy(60011, None), ErrorKind::PermissionMissing);
+        assert_eq!(classify_legacy(60020, None), ErrorKind::PermissionMissing);
+        assert_eq!(classify_legacy(400002, None), ErrorKind::Other);
+    }
+
+    #[test]
+    fn new_api_codes_are_classified_with_their_status() {
+        assert_eq!(
+            classify_new_api("InvalidAuthentication", 400),
+            ErrorKind::TokenInvalid
+        );
+        assert_eq!(
+            classify_new_api("Forbidden.AccessDenied.QpmLimitForAppkeyAndApi", 403),
+            ErrorKind::RateLimited
+        );
+        assert_eq!(
+            classify_new_api("Forbidden.AccessDenied.IpNotInWhiteList", 403),
+            ErrorKind::PermissionMissing
+        );
+        assert_eq!(classify_new_api("server.error", 500), ErrorKind::Transient);
+        assert_eq!(classify_new_api("whatever", 429), ErrorKind::RateLimited);
+        assert_eq!(classify_new_api("invalidCode", 400), ErrorKind::Other);
+    }
+
+    #[test]
+    fn a_bare_status_with_retry_after_is_a_rate_limit() {
+        let err = |status, retry_after| DingTalkError::HttpStatus {
+            endpoint: "/x".into(),
+            status,
+            retry_after,
+        };
+        assert_eq!(
+            err(403, Some(Duration::from_secs(5))).kind(),
+            ErrorKind::RateLimited
+        );
+        assert_eq!(err(403, None).kind(), ErrorKind::PermissionMissing);
+        assert_eq!(
+            err(503, Some(Duration::from_secs(5))).kind(),
+            ErrorKind::Transient
+        );
+        assert_eq!(err(502, None).kind(), ErrorKind::Transient);
+        assert!(!err(400, None).is_retryable());
     }
 }
