@@ -1,0 +1,230 @@
+//! The client of the cloud gateway's internal API (HTTP Basic with the edge's id and secret,
+//! `x-request-id` forwarded). Errors never carry URLs (an auth code is part of one) or secrets.
+
+use std::time::Duration;
+
+use dingtalk_core::error::{classify_legacy, ErrorKind};
+use dingtalk_core::wire::{
+    EdgeUser, ErrorBody, SendRequest, SendResult, IDEMPOTENCY_KEY_HEADER, REQUEST_ID_HEADER,
+};
+use reqwest::StatusCode;
+use secrecy::{ExposeSecret, SecretString};
+use uuid::Uuid;
+
+/// Why the cloud did not hand out a user.
+#[derive(Debug, thiserror::Error)]
+pub enum UserError {
+    /// Unknown, expired or already used code.
+    #[error("the auth code is unknown, expired or already used; log in again")]
+    NotFound,
+    /// The code was issued for another edge.
+    #[error("the auth code was issued for another edge")]
+    Forbidden,
+    /// The cloud could not be reached, timed out, failed, or refused our credentials.
+    #[error("{0}")]
+    Unavailable(String),
+}
+
+/// How a delivery attempt ended.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Delivery {
+    /// Accepted, with DingTalk's task ids.
+    Delivered(Vec<i64>),
+    /// Failed in a way that can heal: try again later.
+    Retry(String),
+    /// Failed for good.
+    Permanent(String),
+}
+
+/// The cloud gateway, as the edge sees it.
+#[derive(Clone)]
+pub struct CloudClient {
+    http: reqwest::Client,
+    base_url: url::Url,
+    edge_id: String,
+    edge_secret: SecretString,
+}
+
+impl CloudClient {
+    /// A client with the given per-call timeout.
+    pub fn new(
+        base_url: &str,
+        edge_id: &str,
+        edge_secret: SecretString,
+        timeout: Duration,
+    ) -> anyhow::Result<Self> {
+        let http = reqwest::Client::builder()
+            .timeout(timeout)
+            .connect_timeout(timeout.min(Duration::from_secs(5)))
+            .redirect(reqwest::redirect::Policy::none())
+            .build()?;
+        Ok(CloudClient {
+            http,
+            base_url: url::Url::parse(base_url)?,
+            edge_id: edge_id.to_string(),
+            edge_secret,
+        })
+    }
+
+    fn url(&self, segments: &[&str]) -> Result<url::Url, String> {
+        let mut url = self.base_url.clone();
+        url.path_segments_mut()
+            .map_err(|()| "cloud.base_url cannot carry a path".to_string())?
+            .pop_if_empty()
+            .extend(segments);
+        Ok(url)
+    }
+
+    /// `GET /dingding/internal/user/{auth_code}`: the user behind a one-time code.
+    pub async fn take_user(
+        &self,
+        auth_code: &str,
+        request_id: &str,
+    ) -> Result<EdgeUser, UserError> {
+        let url = self
+            .url(&["dingding", "internal", "user", auth_code])
+            .map_err(UserError::Unavailable)?;
+        let res = self
+            .http
+            .get(url)
+            .basic_auth(&self.edge_id, Some(self.edge_secret.expose_secret()))
+            .header(REQUEST_ID_HEADER, request_id)
+            .send()
+            .await
+            .map_err(|e| UserError::Unavailable(transport_message(e)))?;
+        match res.status() {
+            StatusCode::OK => res
+                .json::<EdgeUser>()
+                .await
+                .map_err(|e| UserError::Unavailable(format!("unreadable user from the cloud: {}", e.without_url()))),
+            StatusCode::NOT_FOUND => Err(UserError::NotFound),
+            StatusCode::FORBIDDEN => Err(UserError::Forbidden),
+            StatusCode::UNAUTHORIZED => Err(UserError::Unavailable(
+                "the cloud refused this edge's credentials (check cloud.edge_id and cloud.edge_secret)".into(),
+            )),
+            other => Err(UserError::Unavailable(format!("the cloud answered HTTP {other}"))),
+        }
+    }
+
+    /// `POST /dingding/internal/send/messages` with the outbox row id as the idempotency key.
+    pub async fn send(&self, key: Uuid, request_id: &str, body: &SendRequest) -> Delivery {
+        let url = match self.url(&["dingding", "internal", "send", "messages"]) {
+            Ok(url) => url,
+            Err(e) => return Delivery::Retry(e),
+        };
+        let res = self
+            .http
+            .post(url)
+            .basic_auth(&self.edge_id, Some(self.edge_secret.expose_secret()))
+            .header(IDEMPOTENCY_KEY_HEADER, key.to_string())
+            .header(REQUEST_ID_HEADER, request_id)
+            .json(body)
+            .send()
+            .await;
+        let res = match res {
+            Ok(res) => res,
+            Err(e) => return Delivery::Retry(transport_message(e)),
+        };
+        let status = res.status();
+        if status == StatusCode::OK {
+            return match res.json::<SendResult>().await {
+                Ok(result) => Delivery::Delivered(result.task_ids),
+                Err(e) => Delivery::Retry(format!(
+                    "unreadable answer from the cloud: {}",
+                    e.without_url()
+                )),
+            };
+        }
+        let error: Option<ErrorBody> = res.json().await.ok();
+        classify_send_failure(status.as_u16(), error.as_ref())
+    }
+}
+
+/// Decides what a failed send answer means for the outbox row.
+pub fn classify_send_failure(status: u16, error: Option<&ErrorBody>) -> Delivery {
+    let detail = error.map_or_else(String::new, |e| {
+        format!(": {} (errcode {})", e.errmsg, e.errcode)
+    });
+    let message = format!("cloud answered HTTP {status}{detail}");
+    match status {
+        // A DingTalk error relayed by the cloud: permanent unless the code can heal.
+        502 => match error.map(|e| e.errcode).filter(|code| *code != 502) {
+            Some(code) => match classify_legacy(code, None) {
+                ErrorKind::Transient | ErrorKind::RateLimited | ErrorKind::TokenInvalid => {
+                    Delivery::Retry(message)
+                }
+                _ => Delivery::Permanent(message),
+            },
+            None => Delivery::Retry(message),
+        },
+        // Configuration problems (credentials) heal when the operator fixes them.
+        401 | 403 | 408 | 429 => Delivery::Retry(message),
+        500..=599 => Delivery::Retry(message),
+        _ => Delivery::Permanent(message),
+    }
+}
+
+/// A transport error without its URL.
+pub fn transport_message(e: reqwest::Error) -> String {
+    let kind = if e.is_timeout() {
+        "timed out"
+    } else if e.is_connect() {
+        "could not connect"
+    } else {
+        "request failed"
+    };
+    format!("cloud {kind}: {}", e.without_url())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn body(errcode: i64) -> ErrorBody {
+        ErrorBody {
+            errcode,
+            errmsg: "x".into(),
+            request_id: "r".into(),
+        }
+    }
+
+    #[test]
+    fn server_errors_and_rate_limits_are_retried() {
+        for status in [500, 503, 504, 408, 429, 401, 403] {
+            assert!(
+                matches!(classify_send_failure(status, None), Delivery::Retry(_)),
+                "{status}"
+            );
+        }
+    }
+
+    #[test]
+    fn client_errors_and_permanent_dingtalk_errors_fail_at_once() {
+        for status in [400, 404, 409, 422] {
+            assert!(
+                matches!(classify_send_failure(status, None), Delivery::Permanent(_)),
+                "{status}"
+            );
+        }
+        assert!(matches!(
+            classify_send_failure(502, Some(&body(33012))),
+            Delivery::Permanent(_)
+        ));
+    }
+
+    #[test]
+    fn transient_dingtalk_errors_relayed_as_502_are_retried() {
+        assert!(matches!(
+            classify_send_failure(502, Some(&body(-1))),
+            Delivery::Retry(_)
+        ));
+        assert!(matches!(
+            classify_send_failure(502, Some(&body(90018))),
+            Delivery::Retry(_)
+        ));
+        assert!(matches!(
+            classify_send_failure(502, None),
+            Delivery::Retry(_)
+        ));
+    }
+}
