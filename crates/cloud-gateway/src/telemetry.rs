@@ -46,14 +46,12 @@ pub async fn request_middleware(
         .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
     let started = Instant::now();
     let method = req.method().to_string();
-    let http_req = req.request().clone();
     let metrics = req.app_data::<web::Data<Metrics>>().cloned();
     REQUEST_ID
         .scope(id.clone(), async move {
-            let mut res = match next.call(req).await {
-                Ok(res) => res.map_into_boxed_body(),
-                Err(err) => ServiceResponse::from_err(err, http_req).map_into_boxed_body(),
-            };
+            // Handlers turn their errors into responses, so an Err here is rare; it keeps its own
+            // conversion (cloning the request up front would break routing).
+            let mut res = next.call(req).await?.map_into_boxed_body();
             if let Ok(value) = HeaderValue::from_str(&id) {
                 res.headers_mut()
                     .insert(HeaderName::from_static(REQUEST_ID_HEADER), value);

@@ -1,0 +1,191 @@
+//! DingTalk event callbacks: verification, decryption, persistence, acknowledgement.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use cloud_gateway::db;
+use common::*;
+use dingtalk_core::crypto::{CallbackCrypto, EncryptedMessage};
+use dingtalk_sim::PushKind;
+use serde_json::{json, Value};
+
+/// The reply must be the encrypted, correctly signed `success`.
+async fn assert_success_reply(res: reqwest::Response) {
+    assert_eq!(res.status(), 200);
+    let reply: EncryptedMessage = res.json().await.unwrap();
+    let msg = crypto()
+        .open(
+            &reply.msg_signature,
+            &reply.time_stamp,
+            &reply.nonce,
+            &reply.encrypt,
+        )
+        .unwrap();
+    assert_eq!(msg, "success");
+}
+
+#[tokio::test]
+async fn pushed_ticket_and_authorization_are_committed_before_the_acknowledgement() {
+    let app = spawn_app().await;
+    // push_now returned only after the encrypted success: the state is already there.
+    let mut conn = app.conn();
+    let ticket = db::callbacks::suite_ticket(&mut conn, SUITE_KEY)
+        .unwrap()
+        .unwrap();
+    assert_eq!(ticket.ticket, app.sim.suite_ticket());
+    let corp = db::callbacks::corp(&mut conn, CORP).unwrap().unwrap();
+    assert_eq!(corp.status, "active");
+    assert_eq!(corp.agent_id, Some(100001));
+    assert_eq!(corp.corp_name, "Demo Corp");
+
+    let res = app.corp_status(CORP).await;
+    assert_eq!(res.status(), 200);
+    let text = res.text().await.unwrap();
+    let body: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(body["status"], "active");
+    assert_eq!(body["agent_id"], 100001);
+    assert!(!text.contains("permanent"), "{text}");
+
+    let res = app.suite_status(SUITE_KEY).await;
+    assert_eq!(res.status(), 200);
+    let text = res.text().await.unwrap();
+    assert!(!text.contains(&app.sim.suite_ticket()), "{text}");
+    let body: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(body["suite_key"], SUITE_KEY);
+    assert!(body["ticket_updated_at"].is_string());
+
+    error_body(app.corp_status("unknown-corp").await, 404).await;
+    error_body(app.suite_status("unknown-suite").await, 404).await;
+}
+
+#[tokio::test]
+async fn a_relieve_push_marks_the_corp_relieved() {
+    let app = spawn_app().await;
+    app.sim.push_now(PushKind::Relieve).await.unwrap();
+    let body: Value = app.corp_status(CORP).await.json().await.unwrap();
+    assert_eq!(body["status"], "relieved");
+    app.sim.push_now(PushKind::Authorization).await.unwrap();
+    let body: Value = app.corp_status(CORP).await.json().await.unwrap();
+    assert_eq!(body["status"], "active");
+}
+
+#[tokio::test]
+async fn a_bad_signature_is_rejected_with_403() {
+    let app = spawn_app().await;
+    let (query, body) = signed_callback(r#"{"EventType":"check_url"}"#);
+    let tampered = query.replace("signature=", "signature=0");
+    error_body(app.post_callback(&tampered, body.clone()).await, 403).await;
+    let other = CallbackCrypto::new("another-token", AES_KEY, SUITE_KEY).unwrap();
+    let sealed = other.seal(r#"{"EventType":"check_url"}"#, "1", "n");
+    let q = format!("msg_signature={}&timeStamp=1&nonce=n", sealed.msg_signature);
+    let b = json!({"encrypt": sealed.encrypt}).to_string();
+    error_body(app.post_callback(&q, b).await, 403).await;
+}
+
+#[tokio::test]
+async fn malformed_bodies_are_rejected_with_400() {
+    let app = spawn_app().await;
+    let (query, _) = signed_callback(r#"{"EventType":"check_url"}"#);
+    for body in [
+        "not json",
+        "{}",
+        r#"{"encrypt": 5}"#,
+        r#"{"encrypt": ""}"#,
+        "[]",
+        "",
+    ] {
+        error_body(app.post_callback(&query, body).await, 400).await;
+    }
+    // Missing query parameters.
+    let (_, body) = signed_callback(r#"{"EventType":"check_url"}"#);
+    error_body(app.post_callback("", body).await, 400).await;
+}
+
+#[tokio::test]
+async fn undecryptable_or_foreign_payloads_are_rejected_with_400() {
+    let app = spawn_app().await;
+    let c = crypto();
+    // Correctly signed, but not base64 / not a whole block / another app's owner key.
+    for encrypt in [
+        "!!!not-base64!!!".to_string(),
+        "QUJD".to_string(),
+        CallbackCrypto::new(TOKEN, AES_KEY, "another-suite")
+            .unwrap()
+            .encrypt(r#"{"EventType":"check_url"}"#),
+    ] {
+        let signed = c.sign_encrypted(encrypt.clone(), "1", "n");
+        let q = format!("signature={}&timestamp=1&nonce=n", signed.msg_signature);
+        let b = json!({ "encrypt": encrypt }).to_string();
+        error_body(app.post_callback(&q, b).await, 400).await;
+    }
+    // Decrypts, but is not an event.
+    let (q, b) = signed_callback("this is not json");
+    error_body(app.post_callback(&q, b).await, 400).await;
+}
+
+#[tokio::test]
+async fn an_oversized_body_is_rejected_with_413() {
+    let app = spawn_app().await;
+    let (query, _) = signed_callback(r#"{"EventType":"check_url"}"#);
+    let big = json!({"encrypt": "A".repeat(300 * 1024)}).to_string();
+    error_body(app.post_callback(&query, big).await, 413).await;
+}
+
+#[tokio::test]
+async fn check_url_and_unknown_events_are_acknowledged_and_recorded() {
+    let app = spawn_app().await;
+    let before = db::callbacks::event_count(&mut app.conn()).unwrap();
+    for msg in [
+        r#"{"EventType":"check_url"}"#,
+        r#"{"EventType":"something_new","Foo":1}"#,
+        r#"{"EventType":"SYNC_HTTP_PUSH_MEDIUM","bizData":[{"biz_type":13,"biz_id":"u1","corp_id":"c","subscribe_id":"s_0","biz_data":"{\"syncAction\":\"user_add_org\"}"}]}"#,
+    ] {
+        let (q, b) = signed_callback(msg);
+        assert_success_reply(app.post_callback(&q, b).await).await;
+    }
+    let after = db::callbacks::event_count(&mut app.conn()).unwrap();
+    assert_eq!(after, before + 3);
+}
+
+#[tokio::test]
+async fn the_same_push_twice_changes_nothing_and_is_acknowledged() {
+    let app = spawn_app().await;
+    let msg = json!({"EventType": "suite_ticket", "SuiteKey": SUITE_KEY,
+        "SuiteTicket": "replayed-ticket", "TimeStamp": 1})
+    .to_string();
+    let (q, b) = signed_callback(&msg);
+    assert_success_reply(app.post_callback(&q, b.clone()).await).await;
+    let mut conn = app.conn();
+    let first = db::callbacks::suite_ticket(&mut conn, SUITE_KEY)
+        .unwrap()
+        .unwrap();
+    assert_eq!(first.ticket, "replayed-ticket");
+    let events = db::callbacks::event_count(&mut conn).unwrap();
+
+    // A newer ticket arrives, then the old push is replayed: the replay must not roll it back.
+    app.sim.push_now(PushKind::Ticket).await.unwrap();
+    assert_success_reply(app.post_callback(&q, b).await).await;
+    let now = db::callbacks::suite_ticket(&mut conn, SUITE_KEY)
+        .unwrap()
+        .unwrap();
+    assert_eq!(now.ticket, app.sim.suite_ticket());
+    assert_eq!(db::callbacks::event_count(&mut conn).unwrap(), events + 1);
+}
+
+#[tokio::test]
+async fn a_ticket_for_another_suite_is_refused_and_not_stored() {
+    let app = spawn_app().await;
+    let msg = json!({"EventType": "suite_ticket", "SuiteKey": "suiteother0001",
+        "SuiteTicket": "foreign-ticket", "TimeStamp": 1})
+    .to_string();
+    let (q, b) = signed_callback(&msg);
+    error_body(app.post_callback(&q, b).await, 403).await;
+    let mut conn = app.conn();
+    let stored = db::callbacks::suite_ticket(&mut conn, SUITE_KEY)
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.ticket, app.sim.suite_ticket());
+    assert!(db::callbacks::suite_ticket(&mut conn, "suiteother0001")
+        .unwrap()
+        .is_none());
+}
