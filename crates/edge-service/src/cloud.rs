@@ -157,8 +157,10 @@ pub fn classify_send_failure(status: u16, error: Option<&ErrorBody>) -> Delivery
             },
             None => Delivery::Retry(message),
         },
-        // Configuration problems (credentials) heal when the operator fixes them.
-        401 | 403 | 408 | 429 => Delivery::Retry(message),
+        // Configuration problems (credentials) heal when the operator fixes them. A 409 cannot
+        // mean "same key, other body" for the edge (a row's body never changes), so it is the
+        // cloud saying an earlier attempt with this key is still in progress: wait for it.
+        401 | 403 | 408 | 409 | 429 => Delivery::Retry(message),
         500..=599 => Delivery::Retry(message),
         _ => Delivery::Permanent(message),
     }
@@ -190,7 +192,7 @@ mod tests {
 
     #[test]
     fn server_errors_and_rate_limits_are_retried() {
-        for status in [500, 503, 504, 408, 429, 401, 403] {
+        for status in [500, 503, 504, 408, 409, 429, 401, 403] {
             assert!(
                 matches!(classify_send_failure(status, None), Delivery::Retry(_)),
                 "{status}"
@@ -200,7 +202,7 @@ mod tests {
 
     #[test]
     fn client_errors_and_permanent_dingtalk_errors_fail_at_once() {
-        for status in [400, 404, 409, 422] {
+        for status in [400, 404, 422] {
             assert!(
                 matches!(classify_send_failure(status, None), Delivery::Permanent(_)),
                 "{status}"
