@@ -95,7 +95,8 @@ pub struct SimMessage {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum FaultKind {
-    /// Answer HTTP 500.
+    /// Answer HTTP 500 (`"http_500"` on the wire).
+    #[serde(rename = "http_500", alias = "http500")]
     Http500,
     /// Hold the request past any sane client timeout (the connection is kept open, then dropped).
     Timeout,
