@@ -100,6 +100,10 @@ pub struct DingTalkSettings {
     pub callback_token: SecretString,
     /// `dingtalk.callback_aes_key`: the 43-character EncodingAESKey.
     pub callback_aes_key: SecretString,
+    /// `dingtalk.callback_owner_key`: the key a callback payload must end with (default: the
+    /// app key; internal apps made in the old console use the corp id).
+    #[serde(default)]
+    pub callback_owner_key: Option<String>,
     /// `dingtalk.api_base`.
     #[serde(default = "default_api_base")]
     pub api_base: String,
@@ -323,6 +327,15 @@ impl Settings {
             }
         }
         Ok(())
+    }
+
+    /// The owner key callbacks are checked against.
+    pub fn callback_owner_key(&self) -> &str {
+        self.dingtalk
+            .callback_owner_key
+            .as_deref()
+            .filter(|k| !k.is_empty())
+            .unwrap_or(&self.dingtalk.app_key)
     }
 
     /// The public URL without a trailing slash.

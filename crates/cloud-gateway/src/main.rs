@@ -18,7 +18,15 @@ struct Cli {
 }
 
 #[actix_web::main]
-async fn main() -> anyhow::Result<()> {
+async fn main() {
+    if let Err(err) = run().await {
+        // `{:#}` prints the whole chain: "the settings are incomplete…: missing field `app_key`".
+        eprintln!("cloud-gateway: {err:#}");
+        std::process::exit(1);
+    }
+}
+
+async fn run() -> anyhow::Result<()> {
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info"))
         .format(|buf, record| {
             writeln!(

@@ -42,10 +42,7 @@ pub fn build_state(settings: Settings) -> anyhow::Result<AppState> {
         settings.database.busy_timeout_ms,
     )?;
     let d = &settings.dingtalk;
-    let owner_key = match d.mode {
-        crate::config::Mode::Isv => d.app_key.clone(),
-        crate::config::Mode::Internal => d.app_key.clone(),
-    };
+    let owner_key = settings.callback_owner_key().to_string();
     let crypto = CallbackCrypto::new(
         d.callback_token.expose_secret(),
         d.callback_aes_key.expose_secret(),

@@ -82,6 +82,16 @@ async fn the_logs_of_a_whole_flow_contain_no_secret() {
         assert!(line.contains("request_id="), "{line}");
         assert!(!line.contains("[-]"), "{line}");
     }
+    // Lines written by the gateway's handlers carry the request id of their request.
+    for line in lines
+        .iter()
+        .filter(|l| l.contains(" cloud_gateway::routes") || l.contains(" cloud_gateway::send"))
+    {
+        assert!(
+            !line.contains("[-]"),
+            "a handler line without request id: {line}"
+        );
+    }
     let ticket = app.sim.suite_ticket();
     for secret in [
         SUITE_SECRET,

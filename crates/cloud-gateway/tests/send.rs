@@ -241,3 +241,19 @@ async fn the_internal_mode_sends_both_kinds_through_asyncsend_v2() {
     let other = json!({"corp_id": "ding-other", "user_ids": ["a"], "msg": {"msgtype": "text", "text": {"content": "x"}}});
     error_body(app.send(&other, None).await, 404).await;
 }
+
+#[tokio::test]
+async fn a_dingtalk_timeout_gives_504_and_the_retry_with_the_same_key_sends_once() {
+    let app = spawn_app_with(AppKind::Isv, |s| {
+        s.dingtalk.request_timeout_secs = 1;
+        s.dingtalk.retry_max_attempts = 1;
+    })
+    .await;
+    app.sim
+        .add_fault(fault(ASYNC_PATH, FaultKind::Timeout, None, 1));
+    let body = msg_body(&["zhangsan"], "slow");
+    error_body(app.send(&body, Some("key-t")).await, 504).await;
+    assert!(app.sim.messages().is_empty());
+    assert_eq!(app.send(&body, Some("key-t")).await.status(), 200);
+    assert_eq!(app.sim.messages().len(), 1);
+}

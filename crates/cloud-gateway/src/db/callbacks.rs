@@ -181,3 +181,12 @@ pub fn corp(
 pub fn event_count(conn: &mut SqliteConnection) -> QueryResult<i64> {
     events::table.count().get_result(conn)
 }
+
+/// How long received events are kept for deduplication, in milliseconds (7 days).
+pub const EVENT_RETENTION_MS: i64 = 7 * 24 * 60 * 60 * 1000;
+
+/// Deletes event log entries older than [`EVENT_RETENTION_MS`]; returns how many.
+pub fn sweep_events(conn: &mut SqliteConnection, now: i64) -> QueryResult<usize> {
+    diesel::delete(events::table.filter(events::received_at.le(now - EVENT_RETENTION_MS)))
+        .execute(conn)
+}
