@@ -190,11 +190,11 @@ allowed_origins = ["{ORIGIN}"]
     )
 }
 
-/// A running edge (in-process).
+/// A running edge: in-process (with its server handle) or another process.
 pub struct Edge {
     pub port: u16,
     pub address: String,
-    pub handle: ServerHandle,
+    pub handle: Option<ServerHandle>,
     pub client: reqwest::Client,
 }
 
@@ -215,7 +215,17 @@ impl Edge {
         Edge {
             port,
             address: format!("http://127.0.0.1:{port}"),
-            handle,
+            handle: Some(handle),
+            client: client(),
+        }
+    }
+
+    /// An edge running as another process on `port`.
+    pub fn remote(port: u16) -> Edge {
+        Edge {
+            port,
+            address: format!("http://127.0.0.1:{port}"),
+            handle: None,
             client: client(),
         }
     }

@@ -1,0 +1,208 @@
+//! Operations: health, readiness, metrics, API docs, request ids, CORS, JSON errors everywhere.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use common::*;
+use serde_json::Value;
+
+#[tokio::test]
+async fn healthz_and_readyz_answer_200_while_the_database_is_usable() {
+    let app = spawn_app().await;
+    assert_eq!(app.edge.get("/healthz").await.status(), 200);
+    let res = app.edge.get("/readyz").await;
+    assert_eq!(res.status(), 200);
+}
+
+#[tokio::test]
+async fn readyz_answers_503_when_the_database_is_gone() {
+    let app = spawn_app().await;
+    // Drop the database under the running edge (terminating its connections).
+    let admin_url = std::env::var("DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+    {
+        use diesel::prelude::*;
+        let mut admin = PgConnection::establish(&admin_url).unwrap();
+        diesel::sql_query(format!("DROP DATABASE {} WITH (FORCE)", app.db.name))
+            .execute(&mut admin)
+            .unwrap();
+    }
+    let res = app.edge.get("/readyz").await;
+    assert_eq!(res.status(), 503);
+    let err: Value = res.json().await.unwrap();
+    assert_eq!(err["errcode"], 503);
+    let msg = err["errmsg"].as_str().unwrap();
+    assert!(!msg.contains("edge_test_"), "no internal detail: {msg}");
+    assert_eq!(app.edge.get("/healthz").await.status(), 200);
+}
+
+#[tokio::test]
+async fn metrics_show_requests_outbox_depth_deliveries_and_the_oldest_pending_age() {
+    let app = spawn_app_with(|s| s.messages.sync_wait_ms = 0).await;
+    app.bind_user("s-1", "zhangsan").await;
+    let body: Value = app
+        .edge
+        .send(&template_body(&["s-1"], "metric-1"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    app.edge
+        .wait_status(body["message_id"].as_str().unwrap(), "delivered")
+        .await;
+    app.cloud.stop().await;
+    app.edge.send(&template_body(&["s-1"], "metric-2")).await;
+    eventually(60, "a failed attempt", || async {
+        app.count("SELECT count(*) AS n FROM outbox WHERE status = 'pending' AND attempts > 0") == 1
+    })
+    .await;
+
+    let res = app.edge.get("/metrics").await;
+    assert_eq!(res.status(), 200);
+    let text = res.text().await.unwrap();
+    let line = |prefix: &str| {
+        text.lines()
+            .find(|l| l.starts_with(prefix))
+            .unwrap_or_else(|| panic!("no {prefix} in\n{text}"))
+            .to_string()
+    };
+    assert!(line("edge_http_requests_total{method=\"POST\",route=\"/dingding/local/send/messages\",status=\"202\"}").ends_with(" 2"));
+    assert!(text.contains("edge_http_request_duration_seconds_bucket{method=\"POST\",route=\"/dingding/local/bindings\""));
+    assert!(line("edge_outbox_rows{status=\"delivered\"}").ends_with(" 1"));
+    assert!(line("edge_outbox_rows{status=\"pending\"}").ends_with(" 1"));
+    assert!(
+        line("edge_outbox_delivery_attempts_total{kind=\"send\",outcome=\"delivered\"}")
+            .ends_with(" 1")
+    );
+    assert!(text.contains("edge_outbox_delivery_attempts_total{kind=\"send\",outcome=\"retry\"}"));
+    let age: f64 = line("edge_outbox_oldest_pending_age_seconds")
+        .rsplit(' ')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(age > 0.0, "{age}");
+}
+
+#[tokio::test]
+async fn the_openapi_document_and_the_docs_page_are_served() {
+    let app = spawn_app().await;
+    let doc: Value = app.edge.get("/openapi.json").await.json().await.unwrap();
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
+    for path in [
+        "/dingding/local/bindings",
+        "/dingding/local/auth/user/callback",
+        "/dingding/local/bindings/{tenant_id}/{staff_id}",
+        "/dingding/local/send/messages",
+        "/dingding/local/messages/{message_id}",
+    ] {
+        assert!(doc["paths"][path].is_object(), "{path}");
+    }
+    let docs = app.edge.get("/docs").await;
+    assert_eq!(docs.status(), 302);
+    let page = app.edge.get("/docs/").await;
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("swagger"), "{html}");
+    assert!(
+        !html.contains("https://"),
+        "assets must not come from a CDN"
+    );
+}
+
+#[tokio::test]
+async fn every_response_carries_the_request_id_given_or_generated() {
+    let app = spawn_app().await;
+    let res = app
+        .edge
+        .client
+        .get(app.edge.url("/dingding/local/messages/nope"))
+        .header("x-request-id", "req-abc-123")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.headers()["x-request-id"], "req-abc-123");
+    let err: Value = res.json().await.unwrap();
+    assert_eq!(err["request_id"], "req-abc-123");
+
+    let res = app.edge.get("/healthz").await;
+    let generated = res.headers()["x-request-id"].to_str().unwrap().to_string();
+    assert!(!generated.is_empty());
+}
+
+#[tokio::test]
+async fn unknown_routes_and_wrong_methods_get_json_errors() {
+    let app = spawn_app().await;
+    let res = app
+        .edge
+        .client
+        .get(app.edge.url("/nope"))
+        .header("x-request-id", "fixed-id")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 404);
+    assert_eq!(res.headers()["x-request-id"], "fixed-id");
+    let err: Value = res.json().await.unwrap();
+    assert_eq!(err["errcode"], 404);
+    assert_eq!(err["request_id"], "fixed-id");
+
+    let res = app
+        .edge
+        .client
+        .put(app.edge.url("/dingding/local/send/messages"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 405);
+    let err: Value = res.json().await.unwrap();
+    assert_eq!(err["errcode"], 405);
+}
+
+#[tokio::test]
+async fn cors_allows_the_configured_frontend_origin_only() {
+    let app = spawn_app().await;
+    let preflight = app
+        .edge
+        .client
+        .request(
+            reqwest::Method::OPTIONS,
+            app.edge.url("/dingding/local/send/messages"),
+        )
+        .header("origin", ORIGIN)
+        .header("access-control-request-method", "POST")
+        .header(
+            "access-control-request-headers",
+            "content-type,idempotency-key",
+        )
+        .send()
+        .await
+        .unwrap();
+    assert!(preflight.status().is_success(), "{}", preflight.status());
+    assert_eq!(preflight.headers()["access-control-allow-origin"], ORIGIN);
+
+    let res = app
+        .edge
+        .client
+        .get(app.edge.url("/healthz"))
+        .header("origin", ORIGIN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.headers()["access-control-allow-origin"], ORIGIN);
+    let exposed = res.headers()["access-control-expose-headers"]
+        .to_str()
+        .unwrap()
+        .to_ascii_lowercase();
+    assert!(exposed.contains("x-request-id"), "{exposed}");
+
+    let other = app
+        .edge
+        .client
+        .get(app.edge.url("/healthz"))
+        .header("origin", "http://evil.example")
+        .send()
+        .await
+        .unwrap();
+    assert!(other.headers().get("access-control-allow-origin").is_none());
+}

@@ -1,0 +1,289 @@
+//! Reliability (issue 4, point 5): a message accepted by the edge reaches DingTalk exactly once,
+//! whether the cloud is down, the edge is killed, DingTalk fails, or two edges share a database.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::collections::HashMap;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use common::*;
+use dingtalk_sim::{Fault, FaultKind, SimHandle};
+use edge_service::config::Settings;
+use futures::StreamExt;
+use serde_json::Value;
+
+/// Waits until every `prefix-<i>` for i in 0..n has arrived, then asserts each arrived once.
+async fn assert_each_arrives_once(sim: &SimHandle, prefix: &str, n: usize) {
+    let count = || {
+        let mut seen: HashMap<String, usize> = HashMap::new();
+        for m in sim.messages() {
+            let text = message_text(&m);
+            let first = text.split('\n').next().unwrap_or_default().to_string();
+            if first.starts_with(prefix) {
+                *seen.entry(first).or_default() += 1;
+            }
+        }
+        seen
+    };
+    eventually(120, &format!("{n} messages {prefix}*"), || async {
+        count().len() >= n
+    })
+    .await;
+    // Give a doubled delivery the chance to show up: wait until the edge has nothing pending.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let seen = count();
+    assert_eq!(seen.len(), n, "distinct messages");
+    for i in 0..n {
+        let key = format!("{prefix}{i}");
+        assert_eq!(seen.get(&key), Some(&1), "{key} must arrive exactly once");
+    }
+}
+
+async fn wait_outbox_settled(db: &TestDb, n: i64) {
+    eventually(120, "every outbox row delivered", || async {
+        count(
+            &mut db.conn(),
+            "SELECT count(*) AS n FROM outbox WHERE kind = 'send' AND status = 'delivered'",
+        ) == n
+    })
+    .await;
+    assert_eq!(
+        count(
+            &mut db.conn(),
+            "SELECT count(*) AS n FROM outbox WHERE status <> 'delivered'"
+        ),
+        0
+    );
+}
+
+async fn send_many(edge: &Edge, prefix: &str, range: std::ops::Range<usize>) {
+    let bodies: Vec<Value> = range
+        .map(|i| template_body(&["s-1"], &format!("{prefix}{i}")))
+        .collect();
+    let statuses: Vec<u16> = futures::stream::iter(bodies)
+        .map(|b| async move { edge.send(&b).await.status().as_u16() })
+        .buffer_unordered(16)
+        .collect()
+        .await;
+    for s in statuses {
+        assert!(s == 200 || s == 202, "send answered {s}");
+    }
+}
+
+fn settings(db: &TestDb, cloud_url: &str, tweak: impl FnOnce(&mut Settings)) -> Settings {
+    let mut s = Settings::from_toml_str(&edge_toml(&db.url, cloud_url)).unwrap();
+    s.messages.sync_wait_ms = 0;
+    tweak(&mut s);
+    s
+}
+
+#[tokio::test]
+async fn messages_accepted_while_the_cloud_is_stopped_each_arrive_once_after_it_starts() {
+    let db = TestDb::create();
+    let sim = start_sim().await;
+    let dir = tempfile::tempdir().unwrap();
+    let cloud_db = dir.path().join("cloud.db");
+    let port = free_port();
+    let cloud = Cloud::start(&sim, port, &cloud_db, "", true).await;
+    let edge = Edge::start(settings(&db, &cloud.address, |_| {})).await;
+    let code = auth_code(&cloud.address, &sim, "zhangsan").await;
+    assert_eq!(edge.bind(TENANT, "s-1", &code).await.status(), 200);
+    cloud.stop().await;
+
+    let prefix = "cloud-stopped-";
+    let bodies: Vec<Value> = (0..200)
+        .map(|i| template_body(&["s-1"], &format!("{prefix}{i}")))
+        .collect();
+    for b in &bodies {
+        let res = edge.send(b).await;
+        assert_eq!(res.status(), 202);
+    }
+    assert_eq!(
+        count(
+            &mut db.conn(),
+            "SELECT count(*) AS n FROM outbox WHERE status = 'pending'"
+        ),
+        200
+    );
+    assert!(delivered_with(&sim, prefix).is_empty());
+
+    // The cloud comes back on the same address with its stored ticket and authorization.
+    let _cloud = Cloud::start(&sim, port, &cloud_db, "", false).await;
+    assert_each_arrives_once(&sim, prefix, 200).await;
+    wait_outbox_settled(&db, 200).await;
+}
+
+struct EdgeProcess {
+    child: Child,
+}
+
+impl EdgeProcess {
+    async fn start(
+        config: &std::path::Path,
+        cloud_url: &str,
+        port: u16,
+        log: &std::path::Path,
+    ) -> EdgeProcess {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(log)
+            .unwrap();
+        let child = Command::new(env!("CARGO_BIN_EXE_edge-service"))
+            .arg("--config")
+            .arg(config)
+            // The file names another cloud: the environment overrides it.
+            .env("EDGE_SERVICE__CLOUD__BASE_URL", cloud_url)
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(Stdio::from(log))
+            .spawn()
+            .unwrap();
+        let health = format!("http://127.0.0.1:{port}/healthz");
+        let http = client();
+        eventually(60, "the edge binary answers /healthz", || {
+            let http = http.clone();
+            let health = health.clone();
+            async move {
+                http.get(&health)
+                    .send()
+                    .await
+                    .is_ok_and(|r| r.status() == 200)
+            }
+        })
+        .await;
+        EdgeProcess { child }
+    }
+
+    fn kill(mut self) {
+        self.child.kill().unwrap(); // SIGKILL
+        self.child.wait().unwrap();
+    }
+}
+
+impl Drop for EdgeProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[tokio::test]
+async fn an_edge_killed_with_pending_rows_resumes_them_after_a_restart_without_loss_or_doubles() {
+    let db = TestDb::create();
+    let sim = start_sim().await;
+    let dir = tempfile::tempdir().unwrap();
+    let cloud_db = dir.path().join("cloud.db");
+    let cloud_port = free_port();
+    let cloud = Cloud::start(&sim, cloud_port, &cloud_db, "", true).await;
+    let edge_port = free_port();
+    let config = dir.path().join("edge.toml");
+    let toml = edge_toml(&db.url, "http://127.0.0.1:9/not-this-one")
+        .replace(
+            "bind = \"127.0.0.1:0\"",
+            &format!("bind = \"127.0.0.1:{edge_port}\""),
+        )
+        .replace("sync_wait_ms = 3000", "sync_wait_ms = 0");
+    std::fs::write(&config, toml).unwrap();
+    let log = dir.path().join("edge.log");
+    let edge = Edge::remote(edge_port);
+
+    let process = EdgeProcess::start(&config, &cloud.address, edge_port, &log).await;
+    let code = auth_code(&cloud.address, &sim, "zhangsan").await;
+    assert_eq!(edge.bind(TENANT, "s-1", &code).await.status(), 200);
+    cloud.stop().await;
+    let prefix = "killed-edge-";
+    send_many(&edge, prefix, 0..50).await;
+    eventually(60, "failed attempts recorded", || async {
+        count(
+            &mut db.conn(),
+            "SELECT count(*) AS n FROM outbox WHERE attempts > 0",
+        ) > 0
+    })
+    .await;
+    process.kill();
+    assert_eq!(
+        count(
+            &mut db.conn(),
+            "SELECT count(*) AS n FROM outbox WHERE status = 'pending'"
+        ),
+        50
+    );
+
+    let cloud = Cloud::start(&sim, cloud_port, &cloud_db, "", false).await;
+    let _process = EdgeProcess::start(&config, &cloud.address, edge_port, &log).await;
+    assert_each_arrives_once(&sim, prefix, 50).await;
+    wait_outbox_settled(&db, 50).await;
+    let log_text = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        !log_text.contains("demo-edge-secret"),
+        "the edge secret must never be logged"
+    );
+}
+
+#[tokio::test]
+async fn dingtalk_failures_on_the_first_sends_still_deliver_every_message_exactly_once() {
+    let db = TestDb::create();
+    let sim = start_sim().await;
+    let dir = tempfile::tempdir().unwrap();
+    // A short DingTalk timeout and few retries in the cloud, so failures reach the edge.
+    let cloud = Cloud::start(
+        &sim,
+        0,
+        &dir.path().join("cloud.db"),
+        "request_timeout_secs = 1\nretry_max_attempts = 2\nretry_max_elapsed_secs = 5",
+        true,
+    )
+    .await;
+    let edge = Edge::start(settings(&db, &cloud.address, |_| {})).await;
+    let code = auth_code(&cloud.address, &sim, "zhangsan").await;
+    assert_eq!(edge.bind(TENANT, "s-1", &code).await.status(), 200);
+
+    for (kind, errcode) in [
+        (FaultKind::Http500, None),
+        (FaultKind::Timeout, None),
+        (FaultKind::Errcode, Some(90018)),
+        (FaultKind::Errcode, Some(-1)),
+    ] {
+        sim.add_fault(Fault {
+            path: TEMPLATE_PATH.into(),
+            kind,
+            errcode,
+            times: 3,
+        });
+    }
+    let prefix = "faulty-dingtalk-";
+    send_many(&edge, prefix, 0..10).await;
+    assert_each_arrives_once(&sim, prefix, 10).await;
+    wait_outbox_settled(&db, 10).await;
+    assert!(sim.calls(TEMPLATE_PATH) >= 10 + 12, "every fault was hit");
+    assert!(
+        count(
+            &mut db.conn(),
+            "SELECT count(*) AS n FROM outbox WHERE attempts > 1"
+        ) > 0,
+        "some rows needed the edge's retry"
+    );
+}
+
+#[tokio::test]
+async fn two_edges_on_one_database_deliver_a_burst_of_500_messages_once_each() {
+    let db = TestDb::create();
+    let sim = start_sim().await;
+    let dir = tempfile::tempdir().unwrap();
+    let cloud = Cloud::start(&sim, 0, &dir.path().join("cloud.db"), "", true).await;
+    let one = Edge::start(settings(&db, &cloud.address, |_| {})).await;
+    let two = Edge::start(settings(&db, &cloud.address, |_| {})).await;
+    let code = auth_code(&cloud.address, &sim, "zhangsan").await;
+    assert_eq!(one.bind(TENANT, "s-1", &code).await.status(), 200);
+
+    let prefix = "burst-";
+    tokio::join!(
+        send_many(&one, prefix, 0..250),
+        send_many(&two, prefix, 250..500)
+    );
+    assert_each_arrives_once(&sim, prefix, 500).await;
+    wait_outbox_settled(&db, 500).await;
+}
