@@ -186,7 +186,7 @@ async fn progress_and_result_report_on_a_recorded_task() {
 async fn unknown_paths_answer_in_the_host_style() {
     let sim = sim().await;
     let (status, body) = get_json(&format!("{}/topapi/nothing/here", sim.base_url())).await;
-    assert_eq!((status, body["errcode"].as_i64()), (200, Some(404)));
+    assert_eq!((status, body["errcode"].as_i64()), (200, Some(22)));
     let (status, body) = get_json(&format!("{}/v1.0/nothing", sim.base_url())).await;
     assert_eq!(status, 404);
     assert!(body["code"].as_str().is_some());

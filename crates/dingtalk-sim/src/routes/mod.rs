@@ -75,7 +75,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 }
 
 /// Unknown paths: the new API's 404 shape under `/v1.0/`, else the legacy answer (HTTP 200,
-/// errcode 404 "请求的URI地址不存在", as DingTalk's oapi host answers).
+/// errcode 22, as DingTalk's oapi host answers an unknown path).
 pub async fn not_found(req: HttpRequest) -> HttpResponse {
     if req.path().starts_with("/v1.0/") {
         api_error(
@@ -84,6 +84,6 @@ pub async fn not_found(req: HttpRequest) -> HttpResponse {
             "Specified api is not found, please check your url and method.",
         )
     } else {
-        legacy_error(404, "请求的URI地址不存在")
+        legacy_error(22, "无效的请求路径，请检查请求URL")
     }
 }
