@@ -189,3 +189,28 @@ async fn a_ticket_for_another_suite_is_refused_and_not_stored() {
         .unwrap()
         .is_none());
 }
+
+#[tokio::test]
+async fn an_internal_app_acknowledges_callbacks_encrypted_for_its_app_key() {
+    let app = spawn_app_with(AppKind::Internal, |_| {}).await;
+    let c = CallbackCrypto::new(TOKEN, AES_KEY, "dingdemoapp0001").unwrap();
+    let sealed = c.seal(r#"{"EventType":"check_url"}"#, "1", "n");
+    let q = format!("signature={}&timestamp=1&nonce=n", sealed.msg_signature);
+    let res = app
+        .post_callback(&q, json!({"encrypt": sealed.encrypt}).to_string())
+        .await;
+    assert_eq!(res.status(), 200);
+    let reply: EncryptedMessage = res.json().await.unwrap();
+    let msg = c
+        .open(
+            &reply.msg_signature,
+            &reply.time_stamp,
+            &reply.nonce,
+            &reply.encrypt,
+        )
+        .unwrap();
+    assert_eq!(msg, "success");
+    // The suite's payloads are another app's here.
+    let (q, b) = signed_callback(r#"{"EventType":"check_url"}"#);
+    error_body(app.post_callback(&q, b).await, 400).await;
+}

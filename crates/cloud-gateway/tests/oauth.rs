@@ -277,3 +277,24 @@ async fn the_internal_mode_logs_in_with_the_app_key() {
     let outsider = app.bind_flow(&app.portal_prefix(), "&user=outsider").await;
     error_body(outsider, 403).await;
 }
+
+#[tokio::test]
+async fn concurrent_takes_of_one_code_hand_it_out_once() {
+    let app = spawn_app().await;
+    let code = app.auth_code_for("zhangsan").await;
+    let takes = (0..8).map(|_| app.take_user(&code, EDGE));
+    let statuses: Vec<u16> = futures::future::join_all(takes)
+        .await
+        .iter()
+        .map(|r| r.status().as_u16())
+        .collect();
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 200).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert!(
+        statuses.iter().all(|s| *s == 200 || *s == 404),
+        "{statuses:?}"
+    );
+}

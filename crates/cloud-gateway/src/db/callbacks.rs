@@ -58,6 +58,8 @@ pub fn apply_event(
             CallbackEvent::SyncPush { items, .. } => {
                 for item in items {
                     match &item.data {
+                        // Internal apps (no suite key configured) have no use for tickets.
+                        BizData::SuiteTicket { .. } if suite_key.is_empty() => {}
                         BizData::SuiteTicket { ticket } => {
                             // The payload was encrypted for our suite key (owner key checked).
                             let corp = Some(item.corp_id.as_str()).filter(|c| !c.is_empty());
