@@ -59,6 +59,33 @@ start_throwaway_postgres() {
     log "started a throwaway PostgreSQL on 127.0.0.1:$port"
 }
 
+# The portal's browser test drives headless Chromium through chromedriver: install Debian's
+# packages when chromedriver is missing and we may (root or password-less sudo).
+ensure_chromedriver() {
+    if command -v chromedriver >/dev/null 2>&1; then
+        return
+    fi
+    local sudo=""
+    if [ "$(id -u)" != 0 ]; then
+        if command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+            sudo="sudo"
+        else
+            echo "chromedriver is missing and this script may not install it (not root, no sudo):" >&2
+            echo "install Debian's chromium and chromium-driver, or the browser test will fail." >&2
+            return
+        fi
+    fi
+    if ! command -v apt-get >/dev/null 2>&1; then
+        echo "chromedriver is missing and there is no apt-get: install Chromium and its chromedriver," >&2
+        echo "or the browser test will fail." >&2
+        return
+    fi
+    log "installing chromium and chromium-driver for the browser test: ${sudo:+sudo }apt-get update && apt-get install -y chromium chromium-driver"
+    $sudo apt-get update
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y chromium chromium-driver
+}
+ensure_chromedriver
+
 if [ -z "${DATABASE_URL:-}" ]; then
     start_throwaway_postgres
 else
@@ -70,6 +97,9 @@ cargo fmt --all --check
 
 log "cargo clippy (warnings denied)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
+
+log "cargo build --workspace --bins (the end-to-end and browser tests start the binaries)"
+cargo build --workspace --bins --locked
 
 log "cargo test"
 cargo test --workspace --locked --no-fail-fast

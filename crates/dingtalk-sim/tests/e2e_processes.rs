@@ -5,12 +5,12 @@
 //! while sending).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
+mod system;
 
 use std::time::{Duration, Instant};
 
-use common::{location, query_param, status_and_json, System, PATIENCE};
 use serde_json::Value;
+use system::{location, query_param, status_and_json, System, PATIENCE};
 
 fn assert_error_body(body: &Value, status: u16) {
     assert_eq!(body["errcode"], status, "errcode of {body}");
@@ -26,10 +26,18 @@ async fn a_user_binds_through_the_cloud_login_and_the_edge_lists_and_removes_the
     let sys = System::start().await;
 
     let callback = sys.login_as("zhangsan").await;
-    assert_eq!(callback.status(), 302, "the cloud redirects to the profile page");
+    assert_eq!(
+        callback.status(),
+        302,
+        "the cloud redirects to the profile page"
+    );
     let profile = url::Url::parse(&location(&callback)).unwrap();
     assert_eq!(
-        format!("{}{}", profile.origin().ascii_serialization(), profile.path()),
+        format!(
+            "{}{}",
+            profile.origin().ascii_serialization(),
+            profile.path()
+        ),
         format!("{}/profile", sys.redirect_prefix())
     );
     let state = query_param(&profile, "state").expect("state on the profile URL");
@@ -61,7 +69,10 @@ async fn a_user_binds_through_the_cloud_login_and_the_edge_lists_and_removes_the
     let (status, body) = status_and_json(list).await;
     assert_eq!(status, 200, "{body}");
     let listed = body.to_string();
-    assert!(listed.contains("S-1001") && listed.contains("zhangsan"), "{listed}");
+    assert!(
+        listed.contains("S-1001") && listed.contains("zhangsan"),
+        "{listed}"
+    );
 
     // The code was handed out once: binding with it again fails with 404 and stores nothing.
     let (status, body) = sys.bind(&sys.edge_url(), "S-2002", "tenant-a", &code).await;
@@ -77,7 +88,11 @@ async fn a_user_binds_through_the_cloud_login_and_the_edge_lists_and_removes_the
         .send()
         .await
         .unwrap();
-    assert!(removed.status().is_success(), "unbind: {}", removed.status());
+    assert!(
+        removed.status().is_success(),
+        "unbind: {}",
+        removed.status()
+    );
     let list = sys
         .http
         .get(format!("{}/dingding/local/bindings", sys.edge_url()))
@@ -87,7 +102,10 @@ async fn a_user_binds_through_the_cloud_login_and_the_edge_lists_and_removes_the
         .unwrap();
     let (_, body) = status_and_json(list).await;
     assert!(!body.to_string().contains("S-1001"), "still listed: {body}");
-    assert!(!body.to_string().contains("S-2002"), "the reused code bound: {body}");
+    assert!(
+        !body.to_string().contains("S-2002"),
+        "the reused code bound: {body}"
+    );
 }
 
 #[tokio::test]
@@ -101,13 +119,22 @@ async fn a_message_to_a_bound_staff_is_delivered_to_their_dingtalk_inbox() {
         .send("tenant-m", &["S-7", "S-unbound"], "e2e: the build is green")
         .await;
     assert!(status == 200 || status == 202, "send: {status} {body}");
-    assert_eq!(body["missing_staff_ids"], serde_json::json!(["S-unbound"]), "{body}");
+    assert_eq!(
+        body["missing_staff_ids"],
+        serde_json::json!(["S-unbound"]),
+        "{body}"
+    );
     let id = body["message_id"].as_str().expect("message_id").to_string();
 
     let delivered = sys.wait_delivered(&id).await;
-    assert!(delivered["attempts"].as_i64().unwrap_or(0) >= 1, "{delivered}");
     assert!(
-        delivered["task_ids"].as_array().is_some_and(|t| !t.is_empty()),
+        delivered["attempts"].as_i64().unwrap_or(0) >= 1,
+        "{delivered}"
+    );
+    assert!(
+        delivered["task_ids"]
+            .as_array()
+            .is_some_and(|t| !t.is_empty()),
         "{delivered}"
     );
 
@@ -140,7 +167,10 @@ async fn a_hostile_redirect_prefix_is_refused_with_400_and_no_redirect() {
             .send()
             .await
             .unwrap();
-        assert!(r.headers().get("location").is_none(), "{hostile}: redirected");
+        assert!(
+            r.headers().get("location").is_none(),
+            "{hostile}: redirected"
+        );
         let (status, body) = status_and_json(r).await;
         assert_eq!(status, 400, "login with {hostile}");
         assert_error_body(&body, 400);
@@ -156,7 +186,10 @@ async fn a_hostile_redirect_prefix_is_refused_with_400_and_no_redirect() {
             .send()
             .await
             .unwrap();
-        assert!(r.headers().get("location").is_none(), "{hostile}: redirected");
+        assert!(
+            r.headers().get("location").is_none(),
+            "{hostile}: redirected"
+        );
         let (status, body) = status_and_json(r).await;
         assert_eq!(status, 400, "callback with {hostile}");
         assert_error_body(&body, 400);
@@ -167,7 +200,10 @@ async fn a_hostile_redirect_prefix_is_refused_with_400_and_no_redirect() {
 async fn a_dingtalk_account_outside_the_org_is_refused_with_403() {
     let sys = System::start().await;
     let r = sys.login_as("outsider").await;
-    assert!(r.headers().get("location").is_none(), "no redirect for an outsider");
+    assert!(
+        r.headers().get("location").is_none(),
+        "no redirect for an outsider"
+    );
     let (status, body) = status_and_json(r).await;
     assert_eq!(status, 403, "{body}");
     assert_error_body(&body, 403);
@@ -176,7 +212,7 @@ async fn a_dingtalk_account_outside_the_org_is_refused_with_403() {
 #[tokio::test]
 async fn an_edge_with_a_wrong_secret_cannot_bind_and_stores_nothing() {
     let mut sys = System::start().await;
-    let port = common::free_port();
+    let port = system::free_port();
     let rogue = sys
         .spawn_edge("edge-wrong-secret", port, "not-the-edge-secret")
         .await;
@@ -185,15 +221,36 @@ async fn an_edge_with_a_wrong_secret_cannot_bind_and_stores_nothing() {
 
     let code = sys.auth_code_for("wangwu").await;
     let (status, body) = sys.bind(&rogue_url, "S-9", "tenant-w", &code).await;
-    // The cloud answers 401; the edge reports its own misconfiguration as a bad gateway.
-    assert_eq!(status, 502, "bind through an edge with a wrong secret: {body}");
-    assert_error_body(&body, 502);
-    assert!(
-        !body.to_string().contains("not-the-edge-secret"),
-        "the secret leaked: {body}"
+    // The cloud answers 401; the edge tells the browser the cloud is unavailable (503, nothing
+    // stored) and tells its operator, in its log, which settings to check.
+    assert_eq!(
+        status, 503,
+        "bind through an edge with a wrong secret: {body}"
     );
+    assert_error_body(&body, 503);
+    let rogue_log = std::fs::read_to_string(&sys.extra[0].log).unwrap();
+    assert!(
+        rogue_log.contains("cloud.edge_secret"),
+        "the edge's log names the setting to fix:\n{rogue_log}"
+    );
+    for text in [body.to_string(), rogue_log] {
+        assert!(
+            !text.contains("not-the-edge-secret"),
+            "the secret leaked: {text}"
+        );
+    }
 
     // Nothing stored, and the code was not consumed: the right edge can still use it.
+    let list = sys
+        .http
+        .get(format!("{}/dingding/local/bindings", sys.edge_url()))
+        .query(&[("tenant_id", "tenant-w")])
+        .send()
+        .await
+        .unwrap();
+    let (status, listed) = status_and_json(list).await;
+    assert_eq!(status, 200, "{listed}");
+    assert!(!listed.to_string().contains("S-9"), "stored: {listed}");
     let (status, body) = sys.bind(&sys.edge_url(), "S-9", "tenant-w", &code).await;
     assert_eq!(status, 200, "{body}");
 }
@@ -206,7 +263,9 @@ async fn a_message_sent_while_the_cloud_is_down_is_queued_and_delivered_once_it_
     assert_eq!(status, 200, "{body}");
 
     sys.kill_cloud();
-    let (status, body) = sys.send("tenant-d", &["S-42"], "e2e: sent while down").await;
+    let (status, body) = sys
+        .send("tenant-d", &["S-42"], "e2e: sent while down")
+        .await;
     assert_eq!(status, 202, "accepted but not delivered: {body}");
     assert_eq!(body["status"], "queued", "{body}");
     let id = body["message_id"].as_str().expect("message_id").to_string();
@@ -223,7 +282,10 @@ async fn a_message_sent_while_the_cloud_is_down_is_queued_and_delivered_once_it_
         assert!(start.elapsed() < PATIENCE, "no retries: {s}");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    assert!(sys.sim_messages_containing("e2e: sent while down").await.is_empty());
+    assert!(sys
+        .sim_messages_containing("e2e: sent while down")
+        .await
+        .is_empty());
 
     sys.start_cloud().await;
     sys.wait_delivered(&id).await;

@@ -27,7 +27,9 @@ pub const PATIENCE: Duration = Duration::from_secs(60);
 pub fn bin_dir() -> PathBuf {
     let exe = std::env::current_exe().expect("the test executable's path");
     let deps = exe.parent().expect("the deps directory");
-    deps.parent().expect("the target profile directory").to_path_buf()
+    deps.parent()
+        .expect("the target profile directory")
+        .to_path_buf()
 }
 
 /// The path of one of the workspace's binaries; fails the test with the command that builds
@@ -265,7 +267,11 @@ impl System {
             http,
         };
         system.start_cloud().await;
-        system.edge = Some(system.spawn_edge("edge-service", edge_port, EDGE_SECRET).await);
+        system.edge = Some(
+            system
+                .spawn_edge("edge-service", edge_port, EDGE_SECRET)
+                .await,
+        );
         system
     }
 
@@ -387,7 +393,11 @@ allowed_origins = ["{sim}"]
                 .send()
                 .await
                 .expect("POST /_sim/push");
-            assert_eq!(r.status(), 200, "the cloud did not acknowledge the {kind} push");
+            assert_eq!(
+                r.status(),
+                200,
+                "the cloud did not acknowledge the {kind} push"
+            );
         }
         let corp = self
             .http
@@ -465,7 +475,11 @@ allowed_origins = ["{sim}"]
     /// A successful login as `user`: the auth code from the profile redirect.
     pub async fn auth_code_for(&self, user: &str) -> String {
         let r = self.login_as(user).await;
-        assert_eq!(r.status(), 302, "the callback redirects to the profile page");
+        assert_eq!(
+            r.status(),
+            302,
+            "the callback redirects to the profile page"
+        );
         let profile = url::Url::parse(&location(&r)).expect("an absolute profile URL");
         assert_eq!(
             profile.as_str().split('?').next(),
