@@ -37,12 +37,17 @@ pub enum Delivery {
 }
 
 /// The cloud gateway, as the edge sees it.
+///
+/// A reqwest client's pooled connections are driven by tasks of the runtime that opened them;
+/// give each runtime (each actix worker, the outbox worker) its own client with [`Self::fresh`],
+/// so that a runtime shutting down never breaks another one's requests.
 #[derive(Clone)]
 pub struct CloudClient {
     http: reqwest::Client,
     base_url: url::Url,
     edge_id: String,
     edge_secret: SecretString,
+    timeout: Duration,
 }
 
 impl CloudClient {
@@ -53,17 +58,23 @@ impl CloudClient {
         edge_secret: SecretString,
         timeout: Duration,
     ) -> anyhow::Result<Self> {
-        let http = reqwest::Client::builder()
-            .timeout(timeout)
-            .connect_timeout(timeout.min(Duration::from_secs(5)))
-            .redirect(reqwest::redirect::Policy::none())
-            .build()?;
         Ok(CloudClient {
-            http,
+            http: http_client(timeout)?,
             base_url: url::Url::parse(base_url)?,
             edge_id: edge_id.to_string(),
             edge_secret,
+            timeout,
         })
+    }
+
+    /// The same client with its own connection pool (see the type's docs).
+    pub fn fresh(&self) -> CloudClient {
+        CloudClient {
+            // The builder succeeded once with these settings; should it not now, sharing the
+            // existing pool is the lesser evil.
+            http: http_client(self.timeout).unwrap_or_else(|_| self.http.clone()),
+            ..self.clone()
+        }
     }
 
     fn url(&self, segments: &[&str]) -> Result<url::Url, String> {
@@ -138,6 +149,14 @@ impl CloudClient {
         let error: Option<ErrorBody> = res.json().await.ok();
         classify_send_failure(status.as_u16(), error.as_ref())
     }
+}
+
+fn http_client(timeout: Duration) -> reqwest::Result<reqwest::Client> {
+    reqwest::Client::builder()
+        .timeout(timeout)
+        .connect_timeout(timeout.min(Duration::from_secs(5)))
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
 }
 
 /// Decides what a failed send answer means for the outbox row.

@@ -372,6 +372,16 @@ allowed_origins = ["http://127.0.0.1:8090"]
     }
 
     #[test]
+    fn the_example_file_is_valid() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../config/edge-service.example.toml");
+        let s = Settings::load(&path).unwrap();
+        assert_eq!(s.server.bind, "127.0.0.1:8081");
+        assert_eq!(s.cloud.base_url, "http://127.0.0.1:8080");
+        assert_eq!(s.cors.allowed_origins, ["http://127.0.0.1:8090"]);
+    }
+
+    #[test]
     fn a_missing_key_is_named() {
         let err = format!(
             "{:#}",

@@ -37,7 +37,7 @@ fn acceptable(id: &str) -> bool {
 /// Middleware: assigns the request id, runs the rest of the chain inside its scope, adds the
 /// `x-request-id` response header and records the request metrics by route pattern.
 pub async fn middleware(
-    req: ServiceRequest,
+    mut req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let id = req
@@ -48,6 +48,11 @@ pub async fn middleware(
         .map(str::to_string)
         .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
     req.extensions_mut().insert(RequestId(id.clone()));
+    // Also as a request header, so the access log line carries a generated id too.
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        req.headers_mut()
+            .insert(HeaderName::from_static(REQUEST_ID_HEADER), value);
+    }
     let metrics = req.app_data::<web::Data<Metrics>>().cloned();
     let method = req.method().to_string();
     let started = std::time::Instant::now();

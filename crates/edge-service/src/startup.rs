@@ -60,7 +60,6 @@ impl Application {
         let settled = Arc::new(Notify::new());
         let state = web::Data::new(AppState {
             pool: pool.clone(),
-            cloud: cloud.clone(),
             iam_enabled: iam.is_some(),
             default_url: settings.messages.default_url.clone(),
             sync_wait: Duration::from_millis(settings.messages.sync_wait_ms),
@@ -74,6 +73,7 @@ impl Application {
             .with_context(|| format!("server.bind: cannot listen on {addr}"))?;
         let port = listener.local_addr()?.port();
         let origins = settings.cors.allowed_origins.clone();
+        let worker_cloud = cloud.fresh();
         let server = HttpServer::new(move || {
             App::new()
                 .wrap(cors(&origins))
@@ -86,6 +86,8 @@ impl Application {
                 )
                 .wrap(from_fn(request_id::middleware))
                 .app_data(state.clone())
+                // One cloud client per actix worker (see `CloudClient::fresh`).
+                .app_data(web::Data::new(cloud.fresh()))
                 .app_data(metrics_data.clone())
                 .configure(routes::configure)
         })
@@ -93,8 +95,16 @@ impl Application {
         .shutdown_timeout(30)
         .run();
 
-        let worker =
-            OutboxWorker::new(pool, cloud, iam, &settings.outbox, wake, settled, metrics).start();
+        let worker = OutboxWorker::new(
+            pool,
+            worker_cloud,
+            iam,
+            &settings.outbox,
+            wake,
+            settled,
+            metrics,
+        )
+        .start();
         log::info!("edge-service listening on port {port}");
         Ok(Application {
             port,

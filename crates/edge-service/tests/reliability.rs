@@ -5,7 +5,6 @@
 mod common;
 
 use std::collections::HashMap;
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use common::*;
@@ -115,61 +114,6 @@ async fn messages_accepted_while_the_cloud_is_stopped_each_arrive_once_after_it_
     wait_outbox_settled(&db, 200).await;
 }
 
-struct EdgeProcess {
-    child: Child,
-}
-
-impl EdgeProcess {
-    async fn start(
-        config: &std::path::Path,
-        cloud_url: &str,
-        port: u16,
-        log: &std::path::Path,
-    ) -> EdgeProcess {
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(log)
-            .unwrap();
-        let child = Command::new(env!("CARGO_BIN_EXE_edge-service"))
-            .arg("--config")
-            .arg(config)
-            // The file names another cloud: the environment overrides it.
-            .env("EDGE_SERVICE__CLOUD__BASE_URL", cloud_url)
-            .env("RUST_LOG", "info")
-            .stdout(Stdio::null())
-            .stderr(Stdio::from(log))
-            .spawn()
-            .unwrap();
-        let health = format!("http://127.0.0.1:{port}/healthz");
-        let http = client();
-        eventually(60, "the edge binary answers /healthz", || {
-            let http = http.clone();
-            let health = health.clone();
-            async move {
-                http.get(&health)
-                    .send()
-                    .await
-                    .is_ok_and(|r| r.status() == 200)
-            }
-        })
-        .await;
-        EdgeProcess { child }
-    }
-
-    fn kill(mut self) {
-        self.child.kill().unwrap(); // SIGKILL
-        self.child.wait().unwrap();
-    }
-}
-
-impl Drop for EdgeProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 #[tokio::test]
 async fn an_edge_killed_with_pending_rows_resumes_them_after_a_restart_without_loss_or_doubles() {
     let db = TestDb::create();
@@ -179,20 +123,20 @@ async fn an_edge_killed_with_pending_rows_resumes_them_after_a_restart_without_l
     let cloud_port = free_port();
     let cloud = Cloud::start(&sim, cloud_port, &cloud_db, "", true).await;
     let edge_port = free_port();
-    let config = dir.path().join("edge.toml");
-    let toml = edge_toml(&db.url, "http://127.0.0.1:9/not-this-one")
-        .replace(
-            "bind = \"127.0.0.1:0\"",
-            &format!("bind = \"127.0.0.1:{edge_port}\""),
-        )
-        .replace("sync_wait_ms = 3000", "sync_wait_ms = 0");
-    std::fs::write(&config, toml).unwrap();
+    let config = write_edge_config(&dir, &db, edge_port);
     let log = dir.path().join("edge.log");
     let edge = Edge::remote(edge_port);
 
     let process = EdgeProcess::start(&config, &cloud.address, edge_port, &log).await;
     let code = auth_code(&cloud.address, &sim, "zhangsan").await;
     assert_eq!(edge.bind(TENANT, "s-1", &code).await.status(), 200);
+    // An auth code in the original GET callback's query must not reach the log.
+    let used = edge
+        .get(&format!(
+            "/dingding/local/auth/user/callback?staff_id=s-1&tenant_id={TENANT}&auth_code={code}"
+        ))
+        .await;
+    assert_eq!(used.status(), 404);
     cloud.stop().await;
     let prefix = "killed-edge-";
     send_many(&edge, prefix, 0..50).await;
@@ -221,6 +165,8 @@ async fn an_edge_killed_with_pending_rows_resumes_them_after_a_restart_without_l
         !log_text.contains("demo-edge-secret"),
         "the edge secret must never be logged"
     );
+    assert!(!log_text.contains(&code), "auth codes must never be logged");
+    assert!(log_text.contains("GET /dingding/local/auth/user/callback 404"));
 }
 
 #[tokio::test]

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::{request_id, AppState};
-use crate::cloud::UserError;
+use crate::cloud::{CloudClient, UserError};
 use crate::db::bindings::{self, BindError};
 use crate::db::models::{kind, BindingView, NewDingTalkUser, OutboxRow};
 use crate::error::AppError;
@@ -97,12 +97,14 @@ async fn do_bind(
     req: HttpRequest,
     body: BindRequest,
 ) -> Result<HttpResponse, AppError> {
+    let cloud = req
+        .app_data::<web::Data<CloudClient>>()
+        .ok_or_else(|| AppError::CloudUnavailable("no cloud client configured".into()))?;
     check_id("staff_id", &body.staff_id)?;
     check_id("tenant_id", &body.tenant_id)?;
     check_id("auth_code", &body.auth_code)?;
     let rid = request_id(&req);
-    let user = state
-        .cloud
+    let user = cloud
         .take_user(&body.auth_code, &rid)
         .await
         .map_err(|e| match e {

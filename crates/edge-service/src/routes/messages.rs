@@ -63,7 +63,12 @@ pub async fn send(
         let settled = state.settled.notified();
         tokio::pin!(settled);
         settled.as_mut().enable();
-        let current = load_status(&state, accepted.message_id).await?;
+        // The message is stored: a database hiccup now means "queued", not an error (a client
+        // retrying without an Idempotency-Key would send it twice).
+        let current = load_status(&state, accepted.message_id)
+            .await
+            .ok()
+            .flatten();
         let delivered = current.as_ref().is_some_and(|s| s.status == "delivered");
         let failed = current.as_ref().is_some_and(|s| s.status == "failed");
         let now = Instant::now();

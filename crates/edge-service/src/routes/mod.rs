@@ -12,7 +12,6 @@ use std::time::Duration;
 use actix_web::{web, HttpMessage, HttpRequest, HttpResponse};
 use tokio::sync::Notify;
 
-use crate::cloud::CloudClient;
 use crate::db::DbPool;
 use crate::error::AppError;
 use crate::request_id::RequestId;
@@ -24,8 +23,6 @@ pub const JSON_LIMIT: usize = 256 * 1024;
 pub struct AppState {
     /// The database.
     pub pool: DbPool,
-    /// The cloud gateway.
-    pub cloud: CloudClient,
     /// Whether binds are announced to the IAM webhook.
     pub iam_enabled: bool,
     /// `messages.default_url`.

@@ -4,6 +4,7 @@
 
 use std::future::Future;
 use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use actix_web::dev::ServerHandle;
@@ -455,4 +456,92 @@ pub fn template_body(staff: &[&str], data: &str) -> Value {
 
 pub fn temp_path(dir: &tempfile::TempDir, name: &str) -> PathBuf {
     dir.path().join(name)
+}
+
+pub struct EdgeProcess {
+    pub child: Child,
+}
+
+impl EdgeProcess {
+    /// The edge binary with `config`, the cloud URL given by environment override; returns once
+    /// it answers /healthz on `port`.
+    pub async fn start(
+        config: &std::path::Path,
+        cloud_url: &str,
+        port: u16,
+        log: &std::path::Path,
+    ) -> EdgeProcess {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(log)
+            .unwrap();
+        let child = Command::new(env!("CARGO_BIN_EXE_edge-service"))
+            .arg("--config")
+            .arg(config)
+            // The file names another cloud: the environment overrides it.
+            .env("EDGE_SERVICE__CLOUD__BASE_URL", cloud_url)
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(Stdio::from(log))
+            .spawn()
+            .unwrap();
+        let health = format!("http://127.0.0.1:{port}/healthz");
+        let http = client();
+        eventually(60, "the edge binary answers /healthz", || {
+            let http = http.clone();
+            let health = health.clone();
+            async move {
+                http.get(&health)
+                    .send()
+                    .await
+                    .is_ok_and(|r| r.status() == 200)
+            }
+        })
+        .await;
+        EdgeProcess { child }
+    }
+
+    /// SIGKILL: no chance to clean up.
+    pub fn kill(mut self) {
+        self.child.kill().unwrap(); // SIGKILL
+        self.child.wait().unwrap();
+    }
+}
+
+impl Drop for EdgeProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl EdgeProcess {
+    /// SIGTERM, then waits (up to 60 s) for the exit status.
+    pub async fn terminate(mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().to_string();
+        let sent = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        assert!(sent.success());
+        for _ in 0..600 {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("the edge did not exit after SIGTERM");
+    }
+}
+
+/// An edge config file for the binary listening on `port` (the cloud URL in it is a wrong one,
+/// so tests prove the environment override).
+pub fn write_edge_config(dir: &tempfile::TempDir, db: &TestDb, port: u16) -> PathBuf {
+    let config = dir.path().join("edge.toml");
+    let toml = edge_toml(&db.url, "http://127.0.0.1:9/not-this-one")
+        .replace(
+            "bind = \"127.0.0.1:0\"",
+            &format!("bind = \"127.0.0.1:{port}\""),
+        )
+        .replace("sync_wait_ms = 3000", "sync_wait_ms = 0");
+    std::fs::write(&config, toml).unwrap();
+    config
 }
