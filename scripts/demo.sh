@@ -69,8 +69,8 @@ cleanup() {
         for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
     fi
     if [ -n "$PG_STARTED" ]; then
-        run_pg "$PG_BIN/pg_ctl" -D "$WORK/pgdata" -m fast -w stop >/dev/null 2>&1 ||
-            run_pg "$PG_BIN/pg_ctl" -D "$WORK/pgdata" -m immediate -w stop >/dev/null 2>&1 || true
+        run_pg "$PG_BIN/pg_ctl" -D "$WORK/pg/data" -m fast -w stop >/dev/null 2>&1 ||
+            run_pg "$PG_BIN/pg_ctl" -D "$WORK/pg/data" -m immediate -w stop >/dev/null 2>&1 || true
     fi
     if [ -n "$WORK" ] && [ -d "$WORK" ]; then
         rm -rf "$WORK"
@@ -133,20 +133,21 @@ start_throwaway_postgres() {
         echo "  or set DATABASE_URL to a PostgreSQL server the demo may use." >&2
         exit 1
     fi
-    mkdir -p "$WORK/pgdata" "$WORK/pgsock"
+    # Data directory, socket and log all in $WORK/pg, owned by whoever runs PostgreSQL.
+    mkdir -p "$WORK/pg"
     if [ "$(id -u)" = 0 ]; then
         id postgres >/dev/null 2>&1 || die "running as root, but there is no 'postgres' user to run PostgreSQL as"
-        chown -R postgres "$WORK/pgdata" "$WORK/pgsock"
+        chown postgres "$WORK/pg"
     fi
     local port
     port=$(free_port)
     log "starting a throwaway PostgreSQL on $HOST:$port ($PG_BIN)"
-    run_pg "$PG_BIN/initdb" -D "$WORK/pgdata" -U postgres --auth=trust -E UTF8 >"$WORK/initdb.log" 2>&1 ||
+    run_pg "$PG_BIN/initdb" -D "$WORK/pg/data" -U postgres --auth=trust -E UTF8 >"$WORK/initdb.log" 2>&1 ||
         { cat "$WORK/initdb.log" >&2; die "initdb failed"; }
     PG_STARTED=1
-    run_pg "$PG_BIN/pg_ctl" -D "$WORK/pgdata" -l "$WORK/postgres.log" -w \
-        -o "-c listen_addresses=$HOST -p $port -k $WORK/pgsock -c fsync=off" start >/dev/null ||
-        { cat "$WORK/postgres.log" >&2; die "PostgreSQL did not start"; }
+    run_pg "$PG_BIN/pg_ctl" -D "$WORK/pg/data" -l "$WORK/pg/postgres.log" -w \
+        -o "-c listen_addresses=$HOST -p $port -k $WORK/pg -c fsync=off" start >/dev/null ||
+        { cat "$WORK/pg/postgres.log" >&2; die "PostgreSQL did not start"; }
     DB_URL="postgres://postgres@$HOST:$port/postgres"
 }
 
@@ -316,14 +317,19 @@ cat <<EOF
 EOF
 
 # Wait until a service exits on its own (then report it and stop the rest) or a signal arrives.
+# (On Ctrl-C the terminal interrupts the services too; they stop cleanly with status 0 or 130.)
 while true; do
     set +e
     wait -n
+    status=$?
     set -e
     for name in dingtalk-sim cloud-gateway edge-service; do
         pidvar="PID_${name//-/_}"
         if ! kill -0 "${!pidvar}" 2>/dev/null; then
-            echo "demo.sh: $name stopped unexpectedly; the end of its log:" >&2
+            case $status in
+            0 | 130 | 143) exit 0 ;;
+            esac
+            echo "demo.sh: $name stopped unexpectedly (status $status); the end of its log:" >&2
             tail -n 40 "$WORK/$name.log" >&2 || true
             exit 1
         fi
