@@ -57,6 +57,14 @@ pub async fn send(
         );
         state.wake.notify_waiters();
     }
+    if accepted.created && state.sync_wait.is_zero() {
+        return Ok(HttpResponse::Accepted().json(SendAnswer {
+            status: "queued".into(),
+            message_id: accepted.message_id,
+            missing_staff_ids: accepted.missing_staff_ids,
+            task_ids: None,
+        }));
+    }
     let deadline = Instant::now() + state.sync_wait;
     loop {
         // Register interest before looking, so a settle in between is not missed.
