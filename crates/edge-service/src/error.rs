@@ -23,6 +23,9 @@ pub enum AppError {
     /// The route exists, the method does not.
     #[error("method not allowed on this path")]
     MethodNotAllowed,
+    /// The body is larger than the limit.
+    #[error("{0}")]
+    PayloadTooLarge(String),
     /// Conflicts with stored state.
     #[error("{0}")]
     Conflict(String),
@@ -63,6 +66,7 @@ impl ResponseError for AppError {
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
             AppError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             AppError::Conflict(_) => StatusCode::CONFLICT,
+            AppError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::CloudUnavailable(_) | AppError::Database(_) => {
                 StatusCode::SERVICE_UNAVAILABLE
             }

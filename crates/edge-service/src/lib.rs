@@ -17,3 +17,4 @@ pub mod outbox;
 pub mod request_id;
 pub mod routes;
 pub mod startup;
+pub mod validate;

@@ -13,6 +13,7 @@ use uuid::Uuid;
 use crate::db::models::{kind, status, OutboxRow};
 use crate::db::{bindings, idempotency, outbox};
 use crate::error::AppError;
+use crate::validate;
 
 /// `POST /dingding/local/send/messages` body: the original `{staff_ids, tenant_id, data, url?}`
 /// (template send) or `{staff_ids, tenant_id, msg}` (a DingTalk message object).
@@ -80,18 +81,28 @@ pub struct Accepted {
 impl SendMessages {
     /// Checks the shape; builds the content with the local time appended to `data`.
     pub fn content(&self, default_url: &str) -> Result<SendContent, AppError> {
-        if self.tenant_id.trim().is_empty() {
-            return Err(AppError::BadRequest("tenant_id must not be empty".into()));
-        }
-        if self.staff_ids.is_empty() || self.staff_ids.iter().any(|s| s.trim().is_empty()) {
+        validate::id("tenant_id", &self.tenant_id)?;
+        if self.staff_ids.is_empty() {
             return Err(AppError::BadRequest(
-                "staff_ids must be a non-empty list of non-empty ids".into(),
+                "staff_ids must list at least one staff id".into(),
             ));
         }
         if self.staff_ids.len() > 10_000 {
             return Err(AppError::BadRequest(
                 "staff_ids: at most 10000 per request".into(),
             ));
+        }
+        for staff in &self.staff_ids {
+            validate::id("staff_ids[]", staff)?;
+        }
+        if let Some(data) = &self.data {
+            validate::text("data", data)?;
+        }
+        if let Some(url) = &self.url {
+            validate::text("url", url)?;
+        }
+        if let Some(msg) = &self.msg {
+            validate::json("msg", msg)?;
         }
         match (&self.data, &self.msg) {
             (Some(data), None) => {

@@ -131,6 +131,7 @@ async fn bad_bind_input_gets_a_json_400() {
         r#"{"staff_id": "s", "tenant_id": "t"}"#,
         r#"{"staff_id": "", "tenant_id": "t", "auth_code": "c"}"#,
         r#"{"staff_id": 5, "tenant_id": "t", "auth_code": "c"}"#,
+        r#"{"staff_id": "a\u0000b", "tenant_id": "t", "auth_code": "c"}"#,
     ] {
         let res = app
             .edge

@@ -244,6 +244,9 @@ async fn bad_send_input_gets_a_json_400() {
         json!({"staff_ids": ["s"], "tenant_id": TENANT, "data": "x", "msg": {"msgtype": "text"}}),
         json!({"staff_ids": ["s"], "tenant_id": TENANT, "msg": "not an object"}),
         json!({"staff_ids": "s", "tenant_id": TENANT, "data": "x"}),
+        json!({"staff_ids": ["s\u{0}"], "tenant_id": TENANT, "data": "x"}),
+        json!({"staff_ids": ["s"], "tenant_id": TENANT, "data": "nul \u{0} inside"}),
+        json!({"staff_ids": ["s"], "tenant_id": TENANT, "msg": {"msgtype": "text", "text": {"content": "\u{0}"}}}),
     ] {
         let res = app.edge.send(&body).await;
         assert_eq!(res.status(), 400, "{body}");
@@ -251,6 +254,16 @@ async fn bad_send_input_gets_a_json_400() {
         assert_eq!(err["errcode"], 400);
         assert!(err["request_id"].is_string());
     }
+}
+
+#[tokio::test]
+async fn an_oversized_body_gets_a_json_413() {
+    let app = spawn_app().await;
+    let body = template_body(&["s"], &"x".repeat(300 * 1024));
+    let res = app.edge.send(&body).await;
+    assert_eq!(res.status(), 413);
+    let err: Value = res.json().await.unwrap();
+    assert_eq!(err["errcode"], 413);
 }
 
 #[tokio::test]

@@ -11,6 +11,7 @@ use crate::db::bindings::{self, BindError};
 use crate::db::models::{kind, BindingView, NewDingTalkUser, OutboxRow};
 use crate::error::AppError;
 use crate::outbox::iam::{IamBind, IamPayload, AUTHENTICATED_USERID_HEADER};
+use crate::validate;
 
 /// What to bind: a staff of a tenant to the DingTalk user behind a one-time auth code.
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema, utoipa::IntoParams)]
@@ -83,15 +84,6 @@ pub async fn bind_callback(
     do_bind(state, req, query.into_inner()).await
 }
 
-fn check_id(name: &str, value: &str) -> Result<(), AppError> {
-    if value.trim().is_empty() || value.len() > 256 {
-        return Err(AppError::BadRequest(format!(
-            "{name} must be 1 to 256 characters"
-        )));
-    }
-    Ok(())
-}
-
 async fn do_bind(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -100,9 +92,9 @@ async fn do_bind(
     let cloud = req
         .app_data::<web::Data<CloudClient>>()
         .ok_or_else(|| AppError::CloudUnavailable("no cloud client configured".into()))?;
-    check_id("staff_id", &body.staff_id)?;
-    check_id("tenant_id", &body.tenant_id)?;
-    check_id("auth_code", &body.auth_code)?;
+    validate::id("staff_id", &body.staff_id)?;
+    validate::id("tenant_id", &body.tenant_id)?;
+    validate::id("auth_code", &body.auth_code)?;
     let rid = request_id(&req);
     let user = cloud
         .take_user(&body.auth_code, &rid)
@@ -190,7 +182,9 @@ pub async fn list(
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, AppError> {
     let q = query.into_inner();
-    check_id("tenant_id", &q.tenant_id)?;
+    validate::id("tenant_id", &q.tenant_id)?;
+    validate::opt_id("staff_id", q.staff_id.as_deref())?;
+    validate::opt_id("after", q.after.as_deref())?;
     let limit = q.limit.unwrap_or(50);
     if !(1..=500).contains(&limit) {
         return Err(AppError::BadRequest(
@@ -227,6 +221,8 @@ pub async fn unbind(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, AppError> {
     let (tenant_id, staff_id) = path.into_inner();
+    validate::id("tenant_id", &tenant_id)?;
+    validate::id("staff_id", &staff_id)?;
     let pool = state.pool.clone();
     let (t, s) = (tenant_id.clone(), staff_id.clone());
     let removed = web::block(move || -> Result<bool, AppError> {

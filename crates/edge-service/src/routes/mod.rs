@@ -9,6 +9,7 @@ pub mod messages;
 use std::sync::Arc;
 use std::time::Duration;
 
+use actix_web::error::JsonPayloadError;
 use actix_web::{web, HttpMessage, HttpRequest, HttpResponse};
 use tokio::sync::Notify;
 
@@ -56,7 +57,13 @@ async fn not_found() -> Result<HttpResponse, AppError> {
 pub fn configure(cfg: &mut web::ServiceConfig) {
     let json = web::JsonConfig::default()
         .limit(JSON_LIMIT)
-        .error_handler(|err, _| AppError::BadRequest(format!("invalid JSON body: {err}")).into());
+        .error_handler(|err, _| match err {
+            JsonPayloadError::Overflow { .. } | JsonPayloadError::OverflowKnownLength { .. } => {
+                AppError::PayloadTooLarge(format!("the body is larger than {JSON_LIMIT} bytes"))
+                    .into()
+            }
+            other => AppError::BadRequest(format!("invalid JSON body: {other}")).into(),
+        });
     let query = web::QueryConfig::default()
         .error_handler(|err, _| AppError::BadRequest(format!("invalid query: {err}")).into());
     let path = web::PathConfig::default()
