@@ -104,6 +104,10 @@ pub struct OutboxSettings {
     /// holds one database connection while it delivers.
     #[serde(default = "default_batch_size")]
     pub batch_size: u32,
+    /// `outbox.retention_days`: delivered and failed rows, and idempotency keys, older than this
+    /// are deleted (default 30).
+    #[serde(default = "default_retention_days")]
+    pub retention_days: u32,
 }
 
 impl Default for OutboxSettings {
@@ -114,6 +118,7 @@ impl Default for OutboxSettings {
             base_delay_ms: default_base_delay_ms(),
             max_delay_ms: default_max_delay_ms(),
             batch_size: default_batch_size(),
+            retention_days: default_retention_days(),
         }
     }
 }
@@ -160,6 +165,9 @@ fn default_max_delay_ms() -> u64 {
 }
 fn default_batch_size() -> u32 {
     4
+}
+fn default_retention_days() -> u32 {
+    30
 }
 
 impl Settings {
@@ -245,6 +253,9 @@ impl Settings {
         }
         if o.batch_size == 0 || o.batch_size > 64 {
             bail!("outbox.batch_size: must be between 1 and 64");
+        }
+        if o.retention_days == 0 {
+            bail!("outbox.retention_days: must be at least 1");
         }
         if o.batch_size >= self.database.pool_size {
             bail!("outbox.batch_size: must be smaller than database.pool_size (requests need connections too)");

@@ -287,3 +287,38 @@ async fn message_status_answers_400_for_a_bad_id_and_404_for_an_unknown_one() {
     let err: Value = res.json().await.unwrap();
     assert_eq!(err["errcode"], 404);
 }
+
+#[tokio::test]
+async fn retention_deletes_settled_rows_and_old_keys_but_never_pending_rows() {
+    let app = spawn_app_with(|s| s.messages.sync_wait_ms = 0).await;
+    app.bind_user("s-1", "zhangsan").await;
+    let sent: Value = app
+        .edge
+        .send_with_key(&template_body(&["s-1"], "kept-short"), "k-old")
+        .await
+        .json()
+        .await
+        .unwrap();
+    app.edge
+        .wait_status(sent["message_id"].as_str().unwrap(), "delivered")
+        .await;
+    app.cloud.stop().await;
+    app.edge
+        .send(&template_body(&["s-1"], "still-pending"))
+        .await;
+
+    let pool = edge_service::db::build_pool(&app.db.url, 2).unwrap();
+    let (rows, keys) = tokio::task::spawn_blocking(move || {
+        edge_service::outbox::retention::sweep(&pool, std::time::Duration::ZERO)
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    assert_eq!((rows, keys), (1, 1));
+    assert_eq!(
+        app.count("SELECT count(*) AS n FROM outbox WHERE status = 'pending'"),
+        1
+    );
+    assert_eq!(app.count("SELECT count(*) AS n FROM outbox"), 1);
+    assert_eq!(app.count("SELECT count(*) AS n FROM idempotency_keys"), 0);
+}

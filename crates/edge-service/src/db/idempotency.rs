@@ -52,3 +52,11 @@ pub fn find(
         .first(conn)
         .optional()
 }
+
+/// Deletes keys created before `before`; returns how many.
+pub fn delete_before(
+    conn: &mut PgConnection,
+    before: chrono::DateTime<chrono::Utc>,
+) -> QueryResult<usize> {
+    diesel::delete(k::idempotency_keys.filter(k::created_at.lt(before))).execute(conn)
+}

@@ -118,3 +118,13 @@ pub fn stats(conn: &mut PgConnection) -> QueryResult<OutboxStats> {
         oldest_pending: oldest,
     })
 }
+
+/// Deletes delivered and failed rows last changed before `before`; returns how many.
+pub fn delete_settled_before(conn: &mut PgConnection, before: DateTime<Utc>) -> QueryResult<usize> {
+    diesel::delete(
+        o::outbox
+            .filter(o::status.ne(status::PENDING))
+            .filter(o::updated_at.lt(before)),
+    )
+    .execute(conn)
+}

@@ -3,6 +3,7 @@
 
 pub mod backoff;
 pub mod iam;
+pub mod retention;
 pub mod worker;
 
 pub use worker::{OutboxWorker, WorkerHandle};

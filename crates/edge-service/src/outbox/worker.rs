@@ -51,6 +51,8 @@ pub struct OutboxWorker {
     pub max_delay: Duration,
     /// Concurrent deliveries.
     pub slots: u32,
+    /// `outbox.retention_days`.
+    pub retention: Duration,
     /// Notified when rows are inserted.
     pub wake: Arc<Notify>,
     /// Notified whenever a row reached a final status.
@@ -102,6 +104,7 @@ impl OutboxWorker {
             base_delay: Duration::from_millis(s.base_delay_ms),
             max_delay: Duration::from_millis(s.max_delay_ms),
             slots: s.batch_size,
+            retention: Duration::from_secs(u64::from(s.retention_days) * 86_400),
             wake,
             settled,
             metrics,
@@ -117,6 +120,11 @@ impl OutboxWorker {
             let stop_rx = stop_rx.clone();
             tasks.spawn(async move { worker.run_slot(slot, stop_rx).await });
         }
+        tasks.spawn(super::retention::run(
+            self.pool.clone(),
+            self.retention,
+            stop_rx,
+        ));
         WorkerHandle { stop, tasks }
     }
 
