@@ -18,21 +18,24 @@ use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::json;
 use system::{free_port, Proc, System, PATIENCE};
 
-/// chromedriver: `$CHROMEDRIVER`, else `/usr/bin/chromedriver`, else the first on `PATH`.
+/// chromedriver: `$CHROMEDRIVER` when set, else `/usr/bin/chromedriver`, else the first on
+/// `PATH`; fails the test with what to install when there is none.
 fn chromedriver_path() -> PathBuf {
-    if let Some(p) = std::env::var_os("CHROMEDRIVER") {
-        return PathBuf::from(p);
-    }
-    let debian = PathBuf::from("/usr/bin/chromedriver");
-    if debian.is_file() {
-        return debian;
-    }
-    std::env::var_os("PATH")
-        .and_then(|paths| {
-            std::env::split_paths(&paths)
-                .map(|d| d.join("chromedriver"))
-                .find(|p| p.is_file())
-        })
+    let candidates: Vec<PathBuf> = match std::env::var_os("CHROMEDRIVER") {
+        Some(p) => vec![PathBuf::from(p)],
+        None => std::iter::once(PathBuf::from("/usr/bin/chromedriver"))
+            .chain(
+                std::env::var_os("PATH")
+                    .map(|paths| std::env::split_paths(&paths).collect::<Vec<_>>())
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|d| d.join("chromedriver")),
+            )
+            .collect(),
+    };
+    candidates
+        .into_iter()
+        .find(|p| p.is_file())
         .unwrap_or_else(|| {
             panic!(
                 "chromedriver is not installed: the portal's browser test needs headless Chromium. \
@@ -159,6 +162,7 @@ fn screenshot_dir() -> PathBuf {
 
 /// Saves a screenshot of the whole page (the window is resized to the page's height first).
 async fn save_screenshot(c: &Client, name: &str) {
+    c.set_window_size(1280, 900).await.unwrap();
     let height = c
         .execute(
             "window.scrollTo(0, 0); return document.documentElement.scrollHeight;",
@@ -260,6 +264,13 @@ async fn walk_the_portal(sys: &System, c: &Client) {
     })
     .await;
     save_screenshot(c, "portal.png").await;
+
+    // Step 2 again: remove the binding; the list says the tenant has none left.
+    click(c, Locator::Css(".remove-binding[data-staff='S-2001']")).await;
+    wait_text(c, "#bindings-list", "the list after removing", |t| {
+        t.contains("No bindings")
+    })
+    .await;
 
     // And the simulator's own inbox page shows it for 张三.
     c.goto(&format!("{}/_sim/inbox", sys.sim_url()))

@@ -229,7 +229,16 @@ impl System {
         let dir = tempfile::tempdir().expect("a temporary directory");
         let db = TestDb::create();
         let http = http_client();
-        let (sim_port, cloud_port, edge_port) = (free_port(), free_port(), free_port());
+        // Three distinct ports, held until all are chosen.
+        let listeners: Vec<TcpListener> = (0..3)
+            .map(|_| TcpListener::bind("127.0.0.1:0").expect("a free port"))
+            .collect();
+        let ports: Vec<u16> = listeners
+            .iter()
+            .map(|l| l.local_addr().expect("a bound address").port())
+            .collect();
+        drop(listeners);
+        let (sim_port, cloud_port, edge_port) = (ports[0], ports[1], ports[2]);
         let sim_url = format!("http://127.0.0.1:{sim_port}");
         let cloud_url = format!("http://127.0.0.1:{cloud_port}");
         let edge_url = format!("http://127.0.0.1:{edge_port}");
