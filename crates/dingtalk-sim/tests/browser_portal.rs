@@ -289,4 +289,23 @@ async fn walk_the_portal(sys: &System, c: &Client) {
         .await;
     assert_eq!(received.len(), 1);
     assert_eq!(received[0]["user_ids"], json!(["zhangsan"]));
+
+    // A profile link whose code was already used (a reload, a shared link): the portal says so.
+    let code = sys.auth_code_for("wangwu").await;
+    let (status, body) = sys
+        .bind(&sys.edge_url(), "S-3003", "tenant-browser", &code)
+        .await;
+    assert_eq!(status, 200, "{body}");
+    c.goto(&format!(
+        "{}/profile?state=x&authCode={code}",
+        sys.redirect_prefix()
+    ))
+    .await
+    .unwrap();
+    let reused = wait_text(c, "#bind-result", "a reused code", |t| t.contains("HTTP")).await;
+    assert!(reused.contains("Code unknown or used"), "{reused}");
+    assert!(reused.contains("HTTP 404"), "{reused}");
+    c.find(Locator::Css("#bind-result .badge-error"))
+        .await
+        .expect("an error badge");
 }
