@@ -82,7 +82,7 @@ ensure_chromedriver() {
     fi
     log "installing chromium and chromium-driver for the browser test: ${sudo:+sudo }apt-get update && apt-get install -y chromium chromium-driver"
     $sudo apt-get update
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y chromium chromium-driver
+    $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium chromium-driver
 }
 ensure_chromedriver
 
