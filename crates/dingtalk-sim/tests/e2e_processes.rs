@@ -79,6 +79,15 @@ async fn a_user_binds_through_the_cloud_login_and_the_edge_lists_and_removes_the
     assert_eq!(status, 404, "a reused auth code: {body}");
     assert_error_body(&body, 404);
 
+    // 张三 logs in again to bind a second staff id of the same tenant: one DingTalk account is
+    // bound to at most one staff per tenant, so the edge answers 409.
+    let again = sys.auth_code_for("zhangsan").await;
+    let (status, body) = sys
+        .bind(&sys.edge_url(), "S-3003", "tenant-a", &again)
+        .await;
+    assert_eq!(status, 409, "the same account for a second staff: {body}");
+    assert_error_body(&body, 409);
+
     let removed = sys
         .http
         .delete(format!(
@@ -103,7 +112,7 @@ async fn a_user_binds_through_the_cloud_login_and_the_edge_lists_and_removes_the
     let (_, body) = status_and_json(list).await;
     assert!(!body.to_string().contains("S-1001"), "still listed: {body}");
     assert!(
-        !body.to_string().contains("S-2002"),
+        !body.to_string().contains("S-2002") && !body.to_string().contains("S-3003"),
         "the reused code bound: {body}"
     );
 }
