@@ -62,24 +62,43 @@ pub async fn inbox(shared: web::Data<Shared>) -> HttpResponse {
             escape(corp)
         ));
         for m in msgs.iter().rev() {
-            let content = m
-                .data
-                .as_ref()
-                .or(m.msg.as_ref())
-                .and_then(|v| serde_json::to_string_pretty(v).ok())
-                .unwrap_or_default();
             body.push_str(&format!(
                 "<div class=\"msg\"><small>task {} · {} · {}</small><pre>{}</pre></div>",
                 m.task_id,
                 escape(&m.api),
                 escape(&m.received_at),
-                escape(&content)
+                escape(&readable_content(m))
             ));
         }
     }
     HttpResponse::Ok()
         .content_type("text/html; charset=utf-8")
         .body(page_with_refresh("Inbox (simulated DingTalk)", &body, 3))
+}
+
+/// What a person would read on the phone: the template's `message` (and `url`), a text
+/// message's content, or else the message object as JSON.
+fn readable_content(m: &crate::SimMessage) -> String {
+    let text =
+        |v: &serde_json::Value, key: &str| v.get(key).and_then(|s| s.as_str()).map(str::to_string);
+    if let Some(data) = &m.data {
+        if let Some(message) = text(data, "message") {
+            return match text(data, "url").filter(|u| !u.is_empty()) {
+                Some(url) => format!("{message}\n{url}"),
+                None => message,
+            };
+        }
+    }
+    if let Some(msg) = &m.msg {
+        if let Some(content) = msg.get("text").and_then(|t| text(t, "content")) {
+            return content;
+        }
+    }
+    m.data
+        .as_ref()
+        .or(m.msg.as_ref())
+        .and_then(|v| serde_json::to_string_pretty(v).ok())
+        .unwrap_or_default()
 }
 
 /// `POST /_sim/faults`.
