@@ -141,30 +141,90 @@ async fn the_sweeper_keeps_unexpired_codes_and_deletes_taken_ones() {
     assert_eq!(app.take_user(&kept, EDGE).await.status(), 200);
 }
 
+/// The hostile prefixes of dingtalk-core's matcher tests, aimed at this app's allowed prefix
+/// `{sim}/portal` (`{host}` is its host and port).
 const HOSTILE: &[&str] = &[
+    // other hosts, look-alikes, userinfo
     "https://evil.example/portal",
-    "{sim}/portalx",
     "{sim}.evil.com/portal",
+    "http://evil.com/{host}/portal",
     "http://x@{host}/portal",
-    "{sim}/portal/../admin",
-    "{sim}/portal/%2e%2e/admin",
-    "{sim}/portal?next=https://evil.example",
-    "{sim}/portal#frag",
-    "//evil.example/portal",
-    "javascript:alert(1)",
-    "{sim}\\@evil.example/portal",
+    "http://x:y@{host}/portal",
+    "http://@{host}/portal",
+    "http://{host}@evil.com/portal",
+    "http://xn--80a.example/portal",
+    // scheme and port changes
     "https://{host}/portal",
-    "",
+    "http://127.0.0.1:1/portal",
+    "ftp://{host}/portal",
+    "javascript:alert(1)",
+    "JavaScript://{host}/portal%0aalert(1)",
+    "data:text/html,<script>alert(1)</script>",
+    "//evil.example/portal",
+    "//{host}/portal",
+    "{host}/portal",
+    "/portal",
+    "http:{host}/portal",
+    "http:/{host}/portal",
+    "http:///{host}/portal",
+    // path prefix tricks and dot segments
+    "{sim}/portalx",
+    "{sim}/portal.evil",
     "{sim}/Portal",
+    "{sim}/%70ortal",
+    "{sim}/",
+    "{sim}",
+    "{sim}/portal/../admin",
+    "{sim}/portal/x/../../admin",
+    "{sim}/../portal",
+    "{sim}/portal/../../portal",
+    // percent-encoded dots and slashes, backslashes
+    "{sim}/portal/%2e%2e/admin",
+    "{sim}/portal/%2E%2E/admin",
+    "{sim}/portal/.%2e/admin",
     "{sim}/portal%2fx",
+    "{sim}/portal%2F..%2Fadmin",
+    "{sim}/portal%5c..%5cadmin",
+    "{sim}\\@evil.example/portal",
+    "{sim}/portal\\..\\admin",
+    "http:\\\\evil.com/portal",
+    // whitespace and control characters
+    "{sim}/por\ttal",
+    "{sim}/portal\n/x",
+    " {sim}/portal",
+    "{sim}/portal ",
+    "{sim}/portal\u{0}",
+    "{sim}/portal\u{7f}",
+    "{sim}/portal\u{2028}",
+    // non-ASCII hosts that IDNA would fold into ASCII
+    "http://１２７.0.0.1:{port}/portal",
+    "http://127.0.0.1。evil.com/portal",
+    // query and fragment injection
+    "{sim}/portal?next=https://evil.example",
+    "{sim}/portal?",
+    "{sim}/portal#frag",
+    "{sim}/portal#@evil.example",
+    // empty and over-long
+    "",
+    "{long}",
 ];
 
 fn hostile_inputs(app: &TestApp) -> Vec<String> {
     let sim = app.sim.base_url();
     let host = sim.trim_start_matches("http://").to_string();
+    let port = host.rsplit(':').next().unwrap().to_string();
+    let long = format!(
+        "{sim}/portal/{}",
+        "x".repeat(dingtalk_core::oauth::MAX_URL_LEN)
+    );
     HOSTILE
         .iter()
-        .map(|h| h.replace("{sim}", &sim).replace("{host}", &host))
+        .map(|h| {
+            h.replace("{sim}", &sim)
+                .replace("{host}", &host)
+                .replace("{port}", &port)
+                .replace("{long}", &long)
+        })
         .collect()
 }
 
@@ -172,7 +232,7 @@ fn hostile_inputs(app: &TestApp) -> Vec<String> {
 async fn hostile_redirects_get_400_without_a_location_and_no_dingtalk_call() {
     let app = spawn_app().await;
     let inputs = hostile_inputs(&app);
-    assert!(inputs.len() >= 10);
+    assert!(inputs.len() >= 50);
     for input in &inputs {
         let res = app.login(input).await;
         assert!(res.headers().get("location").is_none(), "{input}");
