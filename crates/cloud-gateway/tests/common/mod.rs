@@ -117,6 +117,10 @@ pub async fn spawn_app_with(kind: AppKind, tweak: impl FnOnce(&mut Settings)) ->
     if kind == AppKind::Isv {
         app.sim
             .set_callback_url(&format!("{}/dingding/event/pushed", app.address));
+        // The simulator's own first push runs in the background; let it land before the test
+        // starts, so it cannot change what a test counts.
+        let sim = &app.sim;
+        wait_until(|| async { sim.initial_push_acknowledged() }).await;
         app.sim.push_now(PushKind::Ticket).await.unwrap();
         app.sim.push_now(PushKind::Authorization).await.unwrap();
     }
@@ -276,6 +280,8 @@ impl TestApp {
         self.handle = handle;
         self.sim
             .set_callback_url(&format!("{}/dingding/event/pushed", self.address));
+        let sim = &self.sim;
+        wait_until(|| async { sim.initial_push_acknowledged() }).await;
     }
 
     pub fn conn(&self) -> diesel::SqliteConnection {
