@@ -70,6 +70,28 @@ async fn a_relieve_push_marks_the_corp_relieved() {
 }
 
 #[tokio::test]
+async fn legacy_events_without_a_suite_key_are_applied_for_the_configured_suite() {
+    let app = spawn_app().await;
+    // Encrypted for our suite key (the owner key), so they are ours even without `SuiteKey`.
+    let (q, b) = signed_callback(
+        &json!({"EventType": "suite_relieve", "AuthCorpId": CORP, "TimeStamp": "1"}).to_string(),
+    );
+    assert_success_reply(app.post_callback(&q, b).await).await;
+    let body: Value = app.corp_status(CORP).await.json().await.unwrap();
+    assert_eq!(body["status"], "relieved");
+
+    let (q, b) = signed_callback(
+        &json!({"EventType": "suite_ticket", "SuiteTicket": "keyless-ticket", "TimeStamp": "2"})
+            .to_string(),
+    );
+    assert_success_reply(app.post_callback(&q, b).await).await;
+    let stored = db::callbacks::suite_ticket(&mut app.conn(), SUITE_KEY)
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.ticket, "keyless-ticket");
+}
+
+#[tokio::test]
 async fn a_bad_signature_is_rejected_with_403() {
     let app = spawn_app().await;
     let (query, body) = signed_callback(r#"{"EventType":"check_url"}"#);

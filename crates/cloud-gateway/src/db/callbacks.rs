@@ -41,16 +41,19 @@ pub fn apply_event(
                 ticket,
                 ..
             } => {
-                if key != suite_key {
+                if is_foreign(key, suite_key) {
                     return Ok(Applied::ForeignSuite(key.clone()));
                 }
-                upsert_ticket(conn, suite_key, ticket.expose_secret(), None, now)?;
+                // Internal apps (no suite key configured) have no use for tickets.
+                if !suite_key.is_empty() {
+                    upsert_ticket(conn, suite_key, ticket.expose_secret(), None, now)?;
+                }
             }
             CallbackEvent::SuiteRelieve {
                 suite_key: key,
                 corp_id,
             } => {
-                if key != suite_key {
+                if is_foreign(key, suite_key) {
                     return Ok(Applied::ForeignSuite(key.clone()));
                 }
                 relieve(conn, corp_id, now)?;
@@ -82,6 +85,12 @@ pub fn apply_event(
             .execute(conn)?;
         Ok(Applied::Stored)
     })
+}
+
+/// Whether a legacy event names another suite than the configured `suite_key`. An event without
+/// `SuiteKey` is ours: it was encrypted for our owner key, which the caller has checked.
+fn is_foreign(event_suite_key: &str, suite_key: &str) -> bool {
+    !event_suite_key.is_empty() && event_suite_key != suite_key
 }
 
 fn upsert_ticket(
