@@ -11,7 +11,7 @@ use actix_web::middleware::{from_fn, Logger};
 use actix_web::{web, App, HttpServer};
 use anyhow::Context;
 use secrecy::ExposeSecret;
-use tokio::sync::Notify;
+use tokio::sync::{broadcast, Notify};
 
 use crate::cloud::CloudClient;
 use crate::config::Settings;
@@ -57,7 +57,7 @@ impl Application {
             None => None,
         };
         let wake = Arc::new(Notify::new());
-        let settled = Arc::new(Notify::new());
+        let (settled, _) = broadcast::channel(1024);
         let state = web::Data::new(AppState {
             pool: pool.clone(),
             iam_enabled: iam.is_some(),

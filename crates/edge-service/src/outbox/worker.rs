@@ -19,8 +19,9 @@ use diesel::connection::{AnsiTransactionManager, TransactionManager};
 use diesel::pg::PgConnection;
 use diesel::r2d2::{ConnectionManager, PooledConnection};
 use dingtalk_core::wire::SendRequest;
-use tokio::sync::{watch, Notify};
+use tokio::sync::{broadcast, watch, Notify};
 use tokio::task::JoinSet;
+use uuid::Uuid;
 
 use super::backoff;
 use super::iam::{IamClient, IamPayload};
@@ -55,8 +56,8 @@ pub struct OutboxWorker {
     pub retention: Duration,
     /// Notified when rows are inserted.
     pub wake: Arc<Notify>,
-    /// Notified whenever a row reached a final status.
-    pub settled: Arc<Notify>,
+    /// Receives the message id of every row that reached a final status.
+    pub settled: broadcast::Sender<Uuid>,
     /// Metrics.
     pub metrics: Metrics,
 }
@@ -92,7 +93,7 @@ impl OutboxWorker {
         iam: Option<IamClient>,
         s: &OutboxSettings,
         wake: Arc<Notify>,
-        settled: Arc<Notify>,
+        settled: broadcast::Sender<Uuid>,
         metrics: Metrics,
     ) -> Self {
         OutboxWorker {
@@ -165,7 +166,8 @@ impl OutboxWorker {
         let outcome = self.attempt(&row).await;
         let settled = self.record(conn, &row, outcome).await?;
         if settled {
-            self.settled.notify_waiters();
+            // Nobody waiting is fine.
+            let _ = self.settled.send(row.message_id);
         }
         Ok(true)
     }

@@ -1,10 +1,11 @@
 //! `POST /dingding/local/send/messages` (store in the outbox, then wait briefly for delivery) and
 //! `GET /dingding/local/messages/{message_id}`.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use dingtalk_core::wire::IDEMPOTENCY_KEY_HEADER;
+use tokio::sync::broadcast::{self, error::RecvError};
 use uuid::Uuid;
 
 use super::{request_id, AppState};
@@ -44,6 +45,8 @@ pub async fn send(
     let rid = request_id(&req);
     let pool = state.pool.clone();
     let rid2 = rid.clone();
+    // Listen before the row exists, so that its delivery cannot go by unseen.
+    let mut settled = state.settled.subscribe();
     let accepted = web::block(move || -> Result<_, AppError> {
         let mut conn = pool.get()?;
         let idem = key.as_deref().map(|k| (k, hash.as_str()));
@@ -67,10 +70,6 @@ pub async fn send(
     }
     let deadline = Instant::now() + state.sync_wait;
     loop {
-        // Register interest before looking, so a settle in between is not missed.
-        let settled = state.settled.notified();
-        tokio::pin!(settled);
-        settled.as_mut().enable();
         // The message is stored: a database hiccup now means "queued", not an error (a client
         // retrying without an Idempotency-Key would send it twice).
         let current = load_status(&state, accepted.message_id)
@@ -93,9 +92,27 @@ pub async fn send(
                 HttpResponse::Accepted().json(answer)
             });
         }
-        // Other replicas may deliver too: look again at least every 100 ms.
-        let wait = (deadline - now).min(std::time::Duration::from_millis(100));
-        let _ = tokio::time::timeout(wait, settled).await;
+        // Look again when one of this message's rows settles here, or now and then in case
+        // another replica delivered it; not on every other row (a burst of waiting requests
+        // would flood the database and slow the very deliveries they wait for).
+        let wait = (deadline - now).min(OTHER_REPLICA_POLL);
+        let _ =
+            tokio::time::timeout(wait, own_row_settled(&mut settled, accepted.message_id)).await;
+    }
+}
+
+/// How often a waiting send request looks whether another replica delivered its message.
+const OTHER_REPLICA_POLL: Duration = Duration::from_millis(500);
+
+/// Returns when a row of `message_id` reached a final status (or when some went by unseen).
+async fn own_row_settled(settled: &mut broadcast::Receiver<Uuid>, message_id: Uuid) {
+    loop {
+        match settled.recv().await {
+            Ok(id) if id == message_id => return,
+            Ok(_) => {}
+            Err(RecvError::Lagged(_)) => return,
+            Err(RecvError::Closed) => std::future::pending::<()>().await,
+        }
     }
 }
 

@@ -11,7 +11,8 @@ use std::time::Duration;
 
 use actix_web::error::JsonPayloadError;
 use actix_web::{web, HttpMessage, HttpRequest, HttpResponse};
-use tokio::sync::Notify;
+use tokio::sync::{broadcast, Notify};
+use uuid::Uuid;
 
 use crate::db::DbPool;
 use crate::error::AppError;
@@ -32,8 +33,9 @@ pub struct AppState {
     pub sync_wait: Duration,
     /// Wakes the outbox worker.
     pub wake: Arc<Notify>,
-    /// Notified when outbox rows reach a final status.
-    pub settled: Arc<Notify>,
+    /// The message ids of outbox rows reaching a final status (a waiting send request looks
+    /// at its message again only when its own id goes by).
+    pub settled: broadcast::Sender<Uuid>,
 }
 
 /// The request id assigned by the middleware.
