@@ -183,6 +183,13 @@ async fn bad_send_requests_get_400_and_unknown_corps_404() {
     error_body(app.send(&not_vars, None).await, 400).await;
     let neither = json!({"corp_id": CORP, "user_ids": ["a"]});
     error_body(app.send(&neither, None).await, 400).await;
+    let both = json!({"corp_id": CORP, "user_ids": ["a"], "message": "{\"message\":\"m\"}",
+        "msg": {"msgtype": "text", "text": {"content": "x"}}});
+    let body = error_body(app.send(&both, None).await, 400).await;
+    assert!(
+        body["errmsg"].as_str().unwrap().contains("not both"),
+        "{body}"
+    );
     let res = app
         .client
         .post(app.url("/dingding/internal/send/messages"))

@@ -73,8 +73,10 @@ pub struct SuiteStatus {
 }
 
 /// What to send: template variables (`sendbytemplate`) or a whole message object (`asyncsend_v2`).
+/// A body must carry exactly one of `message` and `msg`; one with both is refused rather than
+/// silently sent as a template.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(untagged)]
+#[serde(untagged, try_from = "ContentFields")]
 pub enum SendContent {
     /// Template send: `message` is a JSON string of template variables (all values strings).
     Template {
@@ -87,6 +89,26 @@ pub enum SendContent {
         #[schema(value_type = Object)]
         msg: serde_json::Value,
     },
+}
+
+/// The content fields as they arrive, before [`SendContent`] checks that exactly one is there.
+#[derive(Deserialize)]
+struct ContentFields {
+    message: Option<String>,
+    msg: Option<serde_json::Value>,
+}
+
+impl TryFrom<ContentFields> for SendContent {
+    type Error = &'static str;
+
+    fn try_from(fields: ContentFields) -> Result<Self, Self::Error> {
+        match (fields.message, fields.msg) {
+            (Some(message), None) => Ok(SendContent::Template { message }),
+            (None, Some(msg)) => Ok(SendContent::Msg { msg }),
+            (Some(_), Some(_)) => Err("give either `message` or `msg`, not both"),
+            (None, None) => Err("`message` (template variables) or `msg` is required"),
+        }
+    }
 }
 
 /// `POST /dingding/internal/send/messages` body.
