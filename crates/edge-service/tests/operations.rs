@@ -206,3 +206,34 @@ async fn cors_allows_the_configured_frontend_origin_only() {
         .unwrap();
     assert!(other.headers().get("access-control-allow-origin").is_none());
 }
+
+#[tokio::test]
+async fn a_browser_preflight_from_another_origin_is_refused() {
+    let app = spawn_app().await;
+    let preflight = app
+        .edge
+        .client
+        .request(
+            reqwest::Method::OPTIONS,
+            app.edge.url("/dingding/local/send/messages"),
+        )
+        .header("origin", "http://evil.example")
+        .header("access-control-request-method", "POST")
+        .header("access-control-request-headers", "content-type")
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        preflight.status().is_client_error(),
+        "{}",
+        preflight.status()
+    );
+    assert!(preflight
+        .headers()
+        .get("access-control-allow-origin")
+        .is_none());
+    assert!(preflight
+        .headers()
+        .get("access-control-allow-methods")
+        .is_none());
+}
