@@ -4,6 +4,7 @@
 mod common;
 
 use common::*;
+use diesel::RunQueryDsl;
 use serde_json::{json, Value};
 
 #[tokio::test]
@@ -321,4 +322,70 @@ async fn retention_deletes_settled_rows_and_old_keys_but_never_pending_rows() {
     );
     assert_eq!(app.count("SELECT count(*) AS n FROM outbox"), 1);
     assert_eq!(app.count("SELECT count(*) AS n FROM idempotency_keys"), 0);
+}
+
+#[tokio::test]
+async fn recipients_in_two_corps_give_one_outbox_row_per_corp_each_with_its_own_key() {
+    let app = spawn_app_with(|s| s.messages.sync_wait_ms = 0).await;
+    app.bind_user("s-1", "zhangsan").await;
+    app.bind_user("s-2", "lisi").await;
+    // A staff bound in a corp that never authorized the app (the cloud refuses it: 404).
+    diesel::sql_query(
+        "INSERT INTO dingtalk_users (corp_id, user_id, union_id, open_id, nick) \
+         VALUES ('dingothercorp', 'zhao', 'union-zhao', 'open-zhao', 'zhao')",
+    )
+    .execute(&mut app.db.conn())
+    .unwrap();
+    diesel::sql_query(
+        "INSERT INTO bindings (tenant_id, staff_id, corp_id, user_id) \
+         VALUES ('tenant-a', 's-3', 'dingothercorp', 'zhao')",
+    )
+    .execute(&mut app.db.conn())
+    .unwrap();
+
+    let res = app
+        .edge
+        .send(&template_body(&["s-3", "s-2", "s-1"], "two-corps"))
+        .await;
+    assert_eq!(res.status(), 202);
+    let body: Value = res.json().await.unwrap();
+    let id = body["message_id"].as_str().unwrap();
+    let rows = texts(
+        &mut app.db.conn(),
+        &format!(
+            "SELECT corp_id || ' ' || (payload->'user_ids')::text AS v FROM outbox \
+             WHERE message_id = '{id}' ORDER BY corp_id"
+        ),
+    );
+    assert_eq!(
+        rows,
+        [
+            r#"dingdemocorp001 ["lisi", "zhangsan"]"#,
+            r#"dingothercorp ["zhao"]"#
+        ]
+    );
+    assert_eq!(
+        app.count(&format!(
+            "SELECT count(DISTINCT id) AS n FROM outbox WHERE message_id = '{id}'"
+        )),
+        2
+    );
+
+    // The authorized corp's row is delivered; the other fails; the message shows the failure.
+    eventually(60, "both rows settled", || async {
+        app.count(&format!(
+            "SELECT count(*) AS n FROM outbox WHERE message_id = '{id}' AND status <> 'pending'"
+        )) == 2
+    })
+    .await;
+    let st = app.edge.message_status(id).await;
+    assert_eq!(st["status"], "failed");
+    assert!(st["last_error"].as_str().unwrap().contains("404"), "{st}");
+    let got = app.delivered_with("two-corps");
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].corp_id, CORP);
+    let mut users = got[0].user_ids.clone();
+    users.sort();
+    assert_eq!(users, ["lisi", "zhangsan"]);
+    assert_eq!(st["task_ids"].as_array().unwrap().len(), 1);
 }
