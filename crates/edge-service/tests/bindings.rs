@@ -289,3 +289,36 @@ async fn bindings_are_listed_in_pages_and_can_be_removed() {
     );
     assert_eq!(app.count("SELECT count(*) AS n FROM bindings"), 2);
 }
+
+#[test]
+fn the_user_and_the_binding_are_stored_in_one_transaction_or_not_at_all() {
+    use edge_service::db::{self, bindings, models, outbox};
+    let test_db = TestDb::create();
+    let mut conn = test_db.conn();
+    db::run_migrations(&mut conn).unwrap();
+    // The IAM announcement, the last write of the bind, will fail: its row id is taken.
+    let iam = models::OutboxRow::pending(
+        uuid::Uuid::new_v4(),
+        models::kind::IAM,
+        CORP,
+        serde_json::json!({}),
+        "rid",
+    );
+    outbox::insert(&mut conn, std::slice::from_ref(&iam)).unwrap();
+    let user = models::NewDingTalkUser {
+        corp_id: CORP,
+        user_id: "zhangsan",
+        union_id: "union-zhangsan",
+        open_id: "open-zhangsan",
+        nick: "张三",
+        email: None,
+        avatar_url: None,
+        mobile: None,
+    };
+    assert!(bindings::bind(&mut conn, TENANT, "s-001", &user, Some(&iam)).is_err());
+    assert_eq!(
+        count(&mut conn, "SELECT count(*) AS n FROM dingtalk_users"),
+        0
+    );
+    assert_eq!(count(&mut conn, "SELECT count(*) AS n FROM bindings"), 0);
+}
