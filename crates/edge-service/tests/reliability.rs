@@ -214,14 +214,30 @@ async fn dingtalk_failures_on_the_first_sends_still_deliver_every_message_exactl
     );
 }
 
+fn deliveries_logged(log: &std::path::Path) -> usize {
+    std::fs::read_to_string(log)
+        .unwrap()
+        .lines()
+        .filter(|l| l.contains("(send): delivered"))
+        .count()
+}
+
 #[tokio::test]
-async fn two_edges_on_one_database_deliver_a_burst_of_500_messages_once_each() {
+async fn two_edge_processes_on_one_database_deliver_a_burst_of_500_messages_once_each() {
     let db = TestDb::create();
     let sim = start_sim().await;
-    let dir = tempfile::tempdir().unwrap();
-    let cloud = Cloud::start(&sim, 0, &dir.path().join("cloud.db"), "", true).await;
-    let one = Edge::start(settings(&db, &cloud.address, |_| {})).await;
-    let two = Edge::start(settings(&db, &cloud.address, |_| {})).await;
+    let (dir_one, dir_two) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let cloud = Cloud::start(&sim, 0, &dir_one.path().join("cloud.db"), "", true).await;
+    let (port_one, port_two) = (free_port(), free_port());
+    let (log_one, log_two) = (
+        dir_one.path().join("edge.log"),
+        dir_two.path().join("edge.log"),
+    );
+    let config_one = write_edge_config(&dir_one, &db, port_one);
+    let config_two = write_edge_config(&dir_two, &db, port_two);
+    let _one_process = EdgeProcess::start(&config_one, &cloud.address, port_one, &log_one).await;
+    let _two_process = EdgeProcess::start(&config_two, &cloud.address, port_two, &log_two).await;
+    let (one, two) = (Edge::remote(port_one), Edge::remote(port_two));
     let code = auth_code(&cloud.address, &sim, "zhangsan").await;
     assert_eq!(one.bind(TENANT, "s-1", &code).await.status(), 200);
 
@@ -232,4 +248,8 @@ async fn two_edges_on_one_database_deliver_a_burst_of_500_messages_once_each() {
     );
     assert_each_arrives_once(&sim, prefix, 500).await;
     wait_outbox_settled(&db, 500).await;
+    // Both processes took rows, and no row was delivered by both.
+    let (by_one, by_two) = (deliveries_logged(&log_one), deliveries_logged(&log_two));
+    assert_eq!(by_one + by_two, 500, "{by_one} + {by_two}");
+    assert!(by_one > 0 && by_two > 0, "{by_one} + {by_two}");
 }
