@@ -109,7 +109,7 @@ mod tests {
     }
 
     #[test]
-    fn pooled_connections_use_wal_and_foreign_keys() {
+    fn pooled_connections_use_wal_busy_timeout_and_foreign_keys() {
         let (_dir, path) = temp_db();
         run_migrations(&path).unwrap();
         let pool = build_pool(&path, 2, 1000).unwrap();
@@ -132,6 +132,15 @@ mod tests {
             .get_result(&mut *conn)
             .unwrap();
         assert_eq!(fk.foreign_keys, 1);
+        #[derive(diesel::QueryableByName)]
+        struct Busy {
+            #[diesel(sql_type = diesel::sql_types::Integer)]
+            timeout: i32,
+        }
+        let busy: Busy = diesel::sql_query("PRAGMA busy_timeout")
+            .get_result(&mut *conn)
+            .unwrap();
+        assert_eq!(busy.timeout, 1000);
         check_writable(&mut conn).unwrap();
     }
 }
