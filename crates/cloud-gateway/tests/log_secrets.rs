@@ -82,11 +82,23 @@ async fn the_logs_of_a_whole_flow_contain_no_secret() {
         assert!(line.contains("request_id="), "{line}");
         assert!(!line.contains("[-]"), "{line}");
     }
-    // Lines written by the gateway's handlers carry the request id of their request.
-    for line in lines
+    // Lines written while handling a request (handlers, the DingTalk calls, retries and token
+    // refreshes of dingtalk-core) carry the request id of their request; only start-up and the
+    // sweeper run outside any request.
+    let about_requests: Vec<&String> = lines
         .iter()
-        .filter(|l| l.contains(" cloud_gateway::routes") || l.contains(" cloud_gateway::send"))
-    {
+        .filter(|l| l.contains(" cloud_gateway::") || l.contains(" dingtalk_core::"))
+        .filter(|l| {
+            !l.contains(" cloud_gateway::startup") && !l.contains(" cloud_gateway::sweeper")
+        })
+        .collect();
+    assert!(
+        about_requests
+            .iter()
+            .any(|l| l.contains(" dingtalk_core::")),
+        "the token refresh after 40014 must be logged:\n{all}"
+    );
+    for line in about_requests {
         assert!(
             !line.contains("[-]"),
             "a handler line without request id: {line}"
