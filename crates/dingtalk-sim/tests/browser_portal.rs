@@ -308,4 +308,15 @@ async fn walk_the_portal(sys: &System, c: &Client) {
     c.find(Locator::Css("#bind-result .badge-error"))
         .await
         .expect("an error badge");
+
+    // The user cancels on DingTalk's login page: back on the profile page, nothing is bound.
+    c.goto(&format!("{}/portal/", sys.sim_url())).await.unwrap();
+    click(c, Locator::Css("#bind-button")).await;
+    click(c, Locator::XPath("//a[normalize-space()='Cancel']")).await;
+    let refused = wait_text(c, "#bind-result", "a cancelled login", |t| {
+        t.contains("access_denied")
+    })
+    .await;
+    assert!(refused.contains("Login refused"), "{refused}");
+    assert_eq!(c.current_url().await.unwrap().path(), "/portal/profile");
 }
