@@ -270,3 +270,73 @@ pub async fn run(shared: Shared, interval: Option<Duration>) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+
+    use actix_web::{web, App, HttpResponse, HttpServer};
+
+    use super::*;
+    use crate::{SimConfig, SimData};
+
+    /// A callback answering its first `refusals` pushes with a plain `ok` (not the encrypted
+    /// success), then with the encrypted success; returns its URL and how many pushes it got.
+    fn flaky_callback(refusals: usize) -> (String, Arc<AtomicUsize>) {
+        let seen = Arc::new(AtomicUsize::new(0));
+        let counter = seen.clone();
+        let suite = SimData::demo().suite;
+        let crypto = CallbackCrypto::new(
+            &suite.callback_token,
+            &suite.callback_aes_key,
+            &suite.suite_key,
+        )
+        .unwrap();
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let server = HttpServer::new(move || {
+            let (counter, crypto) = (counter.clone(), crypto.clone());
+            App::new().route(
+                "/cb",
+                web::post().to(move || {
+                    let reply = if counter.fetch_add(1, Ordering::SeqCst) < refusals {
+                        HttpResponse::Ok().body("ok")
+                    } else {
+                        HttpResponse::Ok().json(crypto.seal("success", "1", "n"))
+                    };
+                    async move { reply }
+                }),
+            )
+        })
+        .workers(1)
+        .disable_signals()
+        .listen(listener)
+        .unwrap()
+        .run();
+        tokio::spawn(server);
+        (format!("http://127.0.0.1:{port}/cb"), seen)
+    }
+
+    #[tokio::test]
+    async fn the_start_push_is_retried_until_the_encrypted_success_comes_back() {
+        let (url, seen) = flaky_callback(2);
+        let sim = crate::spawn(SimConfig {
+            callback_url: Some(url),
+            ..SimConfig::for_tests()
+        })
+        .await
+        .unwrap();
+        for _ in 0..200 {
+            if sim.initial_push_acknowledged() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert!(sim.initial_push_acknowledged(), "never acknowledged");
+        // Two replies without the encrypted success were not taken as acknowledgements.
+        assert_eq!(seen.load(Ordering::SeqCst), 3);
+        assert_eq!(sim.pushes_acknowledged(), 1);
+        sim.stop().await;
+    }
+}
