@@ -18,6 +18,11 @@ const KNOWN_EVENTS: &[&str] = &[
     "SYNC_HTTP_PUSH_MEDIUM",
 ];
 
+/// The HTTP methods counted under their own name; any other is counted as `other`.
+const KNOWN_METHODS: &[&str] = &[
+    "GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "CONNECT", "TRACE",
+];
+
 /// The service's metrics.
 #[derive(Clone)]
 pub struct Metrics {
@@ -89,6 +94,12 @@ impl Metrics {
 
     /// Counts one HTTP request.
     pub fn observe_request(&self, method: &str, route: &str, status: u16, seconds: f64) {
+        // Clients may invent methods; only the standard ones become labels.
+        let method = if KNOWN_METHODS.contains(&method) {
+            method
+        } else {
+            "other"
+        };
         let status = status.to_string();
         self.http_requests
             .with_label_values(&[method, route, &status])
@@ -149,5 +160,18 @@ mod tests {
         assert!(text.contains("cloud_gateway_callback_events_total{event_type=\"other\"} 1"));
         assert!(text.contains("cloud_gateway_callback_events_total{event_type=\"suite_ticket\"} 1"));
         assert!(text.contains("cloud_gateway_suite_ticket_age_seconds 3"));
+    }
+
+    #[test]
+    fn invented_http_methods_share_one_label() {
+        let m = Metrics::new().unwrap();
+        m.observe_request("FOOBAR", "/healthz", 404, 0.001);
+        m.observe_request("GET", "/healthz", 200, 0.001);
+        let text = m.render(None).unwrap();
+        assert!(text.contains(
+            "cloud_gateway_http_requests_total{method=\"other\",route=\"/healthz\",status=\"404\"} 1"
+        ));
+        assert!(text.contains("method=\"GET\""));
+        assert!(!text.contains("FOOBAR"), "{text}");
     }
 }
