@@ -9,7 +9,7 @@ use std::path::Path;
 
 use anyhow::{bail, Context};
 use dingtalk_core::crypto::CallbackCrypto;
-use dingtalk_core::oauth::RedirectAllowList;
+use dingtalk_core::oauth::{RedirectAllowList, STATE_SEPARATOR};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
@@ -324,6 +324,13 @@ impl Settings {
                 if RedirectAllowList::new(&[prefix]).is_err() {
                     bail!("edges[{i}].redirect_prefixes[{j}] is not an acceptable http(s) prefix");
                 }
+                // The OAuth state is "<prefix>::<nonce>", split at the first "::".
+                if prefix.contains(STATE_SEPARATOR) {
+                    bail!(
+                        "edges[{i}].redirect_prefixes[{j}] must not contain \"::\" (the OAuth \
+                         state separator; write an IPv6 host by name)"
+                    );
+                }
             }
         }
         Ok(())
@@ -398,6 +405,13 @@ mod tests {
         let toml = EXAMPLE.replace("app_key = \"suitedemo0001\"", "");
         let err = format!("{:#}", Settings::from_toml_str(&toml).unwrap_err());
         assert!(err.contains("app_key"), "{err}");
+    }
+
+    #[test]
+    fn a_redirect_prefix_containing_the_state_separator_is_refused_naming_it() {
+        let toml = EXAMPLE.replace("http://127.0.0.1:8090/portal", "http://[::1]:8090/portal");
+        let err = format!("{:#}", Settings::from_toml_str(&toml).unwrap_err());
+        assert!(err.contains("edges[0].redirect_prefixes[0]"), "{err}");
     }
 
     #[test]
