@@ -140,7 +140,9 @@ impl SimState {
 
     /// The simulator's clock in ms since the epoch (wall clock plus the test offset).
     pub fn now_ms(&self) -> i64 {
-        chrono::Utc::now().timestamp_millis() + self.clock_offset_ms
+        chrono::Utc::now()
+            .timestamp_millis()
+            .saturating_add(self.clock_offset_ms)
     }
 
     /// The token lifetime in ms.
@@ -164,7 +166,7 @@ impl SimState {
     /// Issues a new app token for a corp and agent.
     pub fn issue_app_token(&mut self, corp_id: &str, agent_id: i64) -> String {
         let token = random_string(32);
-        let expires_at = self.now_ms() + self.ttl_ms();
+        let expires_at = self.now_ms().saturating_add(self.ttl_ms());
         self.app_tokens.insert(
             token.clone(),
             AppToken {
@@ -187,7 +189,7 @@ impl SimState {
 
     /// Seconds until an app token expires (at least 0).
     pub fn remaining_secs(&self, expires_at: i64) -> i64 {
-        ((expires_at - self.now_ms()) / 1000).max(0)
+        (expires_at.saturating_sub(self.now_ms()) / 1000).max(0)
     }
 }
 

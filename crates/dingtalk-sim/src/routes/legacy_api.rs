@@ -12,7 +12,7 @@ use crate::routes::oauth_api::internal_token;
 use crate::state::{ct_eq, AppToken, Shared};
 
 /// The clock window of signed calls (DingTalk: one minute).
-const SIGNATURE_WINDOW_MS: i64 = 60_000;
+const SIGNATURE_WINDOW_MS: u64 = 60_000;
 
 /// The query as (key, value) pairs, decoded once.
 pub fn query_pairs(req: &HttpRequest) -> Vec<(String, String)> {
@@ -64,7 +64,7 @@ pub async fn get_corp_token(
     let Ok(ts) = timestamp.parse::<i64>() else {
         return legacy_error(853001, "timestamp格式不正确");
     };
-    if (st.now_ms() - ts).abs() > SIGNATURE_WINDOW_MS {
+    if st.now_ms().abs_diff(ts) > SIGNATURE_WINDOW_MS {
         return legacy_error(853002, "timestamp与服务器时间相差超过1分钟");
     }
     let ticket = query_get(&q, "suiteTicket");
@@ -142,5 +142,61 @@ pub async fn get_by_unionid(
     match found {
         Some(u) => legacy_ok(json!({"result": {"userid": u.userid, "contact_type": 0}})),
         None => legacy_error(60121, "找不到该用户"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{json, Value};
+
+    use crate::SimConfig;
+
+    #[tokio::test]
+    async fn extreme_timestamps_and_clock_offsets_get_answers_not_panics() {
+        let sim = crate::spawn(SimConfig::for_tests()).await.unwrap();
+        let base = sim.base_url();
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        for ts in ["-9223372036854775808", "9223372036854775807"] {
+            let url = format!(
+                "{base}/service/get_corp_token?accessKey=suitedemo0001&timestamp={ts}\
+                 &suiteTicket=x&signature=s"
+            );
+            let res = client
+                .post(url)
+                .json(&json!({"auth_corpid": "dingdemocorp001"}))
+                .send()
+                .await
+                .unwrap();
+            let body: Value = res.json().await.unwrap();
+            assert_eq!(body["errcode"], 853002, "{ts}: {body}");
+        }
+        // The clock pushed to the end of time: tokens and login codes are still issued.
+        let res = client
+            .post(format!("{base}/_sim/clock"))
+            .json(&json!({"advance_secs": i64::MAX}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+        let res = client
+            .post(format!("{base}/v1.0/oauth2/accessToken"))
+            .json(&json!({"appKey": "dingdemoapp0001", "appSecret": "demo-app-secret"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+        let res = client
+            .get(format!(
+                "{base}/oauth2/auth?redirect_uri=http%3A%2F%2Fx.example%2Fcb&response_type=code\
+                 &client_id=suitedemo0001&scope=openid&prompt=consent&state=s&user=zhangsan"
+            ))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 302);
+        sim.stop().await;
     }
 }

@@ -119,7 +119,7 @@ pub async fn authorize(req: HttpRequest, shared: web::Data<Shared>) -> HttpRespo
             .map(str::to_string);
         let corp_id = picked.or(own_corp).or(client_corp);
         let code = random_string(32);
-        let expires_at = st.now_ms() + AUTH_CODE_TTL_MS;
+        let expires_at = st.now_ms().saturating_add(AUTH_CODE_TTL_MS);
         st.codes.insert(
             code.clone(),
             AuthCode {

@@ -74,7 +74,7 @@ pub async fn user_access_token(
     let access = random_string(32);
     let refresh = random_string(32);
     let ttl = st.token_ttl_secs;
-    let expires_at = now + st.ttl_ms();
+    let expires_at = now.saturating_add(st.ttl_ms());
     let corp_id = grant.corp_id.clone();
     st.user_tokens.insert(
         access.clone(),
@@ -86,7 +86,7 @@ pub async fn user_access_token(
     st.refresh_tokens.insert(
         refresh.clone(),
         UserToken {
-            expires_at: now + REFRESH_TOKEN_TTL_MS,
+            expires_at: now.saturating_add(REFRESH_TOKEN_TTL_MS),
             ..grant
         },
     );
