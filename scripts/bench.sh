@@ -25,6 +25,7 @@
 #   BENCH_DRAIN_N     messages of the drain measurement (default 2000)
 #   BENCH_SKIP_BUILD  1: use the binaries already in target/release
 #   BENCH_SKIP_MICRO  1: skip the micro-benchmarks
+#   BENCH_KEEP        1: keep the temporary directory (configs, service logs, wrk output)
 #   RUST_LOG          log filter of the services (default: info, as deployed; logs go to files)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -79,7 +80,13 @@ cleanup() {
         psql "$BASE_DB_URL" -qc "DROP DATABASE IF EXISTS $DB_NAME WITH (FORCE)" >/dev/null 2>&1 ||
             echo "bench.sh: could not drop database $DB_NAME" >&2
     fi
-    if [ -n "$WORK" ] && [ -d "$WORK" ]; then rm -rf "$WORK"; fi
+    if [ -n "$WORK" ] && [ -d "$WORK" ]; then
+        if [ "${BENCH_KEEP:-}" = 1 ]; then
+            echo "bench.sh: logs and configs kept in $WORK" >&2
+        else
+            rm -rf "$WORK"
+        fi
+    fi
     return 0
 }
 trap cleanup EXIT
@@ -136,6 +143,12 @@ mem() {
 
 now() { date +%s.%N; }
 
+# cpu NAME: user + system CPU time of the process so far, in clock ticks.
+cpu() {
+    local pidvar="PID_$1"
+    awk '{print $14 + $15}' "/proc/${!pidvar}/stat"
+}
+
 RESULTS=()
 # row KIND NAME VALUES...: one line of the results table.
 row() {
@@ -174,6 +187,7 @@ for bin in dingtalk-sim cloud-gateway edge-service; do
     [ -x "$BIN/$bin" ] || die "$BIN/$bin is missing"
 done
 
+LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 MICRO=""
 if [ "${BENCH_SKIP_MICRO:-}" != 1 ]; then
     log "cargo run --release -p dingtalk-core --example crypto_bench"
@@ -329,7 +343,12 @@ stop cloud
 curl -fsS -o /dev/null -X DELETE "$SIM_URL/_sim/messages"
 enq=$(python3 "$ROOT/scripts/bench/enqueue.py" "$EDGE_URL" "$DRAIN_N" "$TENANT" "$STAFF")
 ENQ_SECS=$(awk '{print $3}' <<<"$enq")
-log "enqueued in ${ENQ_SECS}s; starting the cloud"
+log "enqueued in ${ENQ_SECS}s; measuring the edge's CPU use for 5 s with the cloud down"
+sleep 1
+C0=$(cpu edge)
+sleep 5
+IDLE_DOWN_CPU=$(awk -v a="$C0" -v b="$(cpu edge)" -v hz="$(getconf CLK_TCK)" 'BEGIN {printf "%.0f", (b - a) / hz / 5 * 100}')
+log "starting the cloud"
 start cloud "$BIN/cloud-gateway" --config "$WORK/cloud-gateway.toml"
 wait_ready cloud "$CLOUD_URL/healthz"
 T0=$(now)
@@ -385,7 +404,7 @@ row "backlog after the accept run, cloud up" "$BACKLOG_RATE msg/s" "-" "-" "$((I
 
 # --- results ---------------------------------------------------------------------------------
 echo
-echo "Results ($(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, wrk -t$THREADS -c$CONNS -d${DURATION}s, RUST_LOG=$RUST_LOG)"
+echo "Results ($(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, load average at start $LOAD_START, wrk -t$THREADS -c$CONNS -d${DURATION}s, RUST_LOG=$RUST_LOG)"
 if [ -n "$MICRO" ]; then
     echo
     printf '%s\n' "$MICRO"
@@ -399,5 +418,6 @@ done
 echo
 echo "idle RSS MiB peak/now: cloud $CLOUD_IDLE (after start and the first pushes), edge $EDGE_IDLE (after start and one bind)"
 echo "drain: $DRAIN_N messages queued in ${ENQ_SECS}s with the cloud down (python client); all in the simulator ${DRAIN_SECS}s after the cloud was ready (first to last delivery ${SPAN}s); simulator holds $FINAL"
+echo "edge CPU with $DRAIN_N messages pending and the cloud down: ${IDLE_DOWN_CPU}% of one core (retry delays 200 ms..1 s)"
 echo "accept run: $ACCEPTED messages accepted (wrk counted $LAST_REQUESTS answers before it stopped); $PENDING0 were still pending when wrk stopped, $BACKLOG_NOTE; simulator holds $IN_SIM"
 echo "errors = non-2xx/3xx answers + socket errors (wrk); for the drain rows, messages in the simulator beyond those sent (duplicates, or lost when negative)"
