@@ -16,6 +16,9 @@ use serde::Deserialize;
 /// The environment variable prefix (`CLOUD_GATEWAY__DINGTALK__APP_SECRET=…`).
 pub const ENV_PREFIX: &str = "CLOUD_GATEWAY";
 
+/// The environment prefix of per-edge overrides (`CLOUD_GATEWAY__EDGES__0__SECRET`).
+const EDGES_ENV_PREFIX: &str = "CLOUD_GATEWAY__EDGES__";
+
 /// All settings of the cloud gateway.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -214,27 +217,79 @@ impl Settings {
         Self::finish(raw)
     }
 
-    /// Reads the TOML file at `path`, applies `CLOUD_GATEWAY__SECTION__KEY` overrides, validates.
+    /// Reads the TOML file at `path`, applies `CLOUD_GATEWAY__SECTION__KEY` overrides (and
+    /// `CLOUD_GATEWAY__EDGES__<index>__<KEY>` for the file's `[[edges]]`), validates.
     pub fn load(path: &Path) -> anyhow::Result<Settings> {
+        Self::load_with_env(path, std::env::vars())
+    }
+
+    /// [`Settings::load`] with the given environment instead of the process's.
+    pub fn load_with_env(
+        path: &Path,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> anyhow::Result<Settings> {
+        let (edge_vars, other_vars): (Vec<_>, Vec<_>) = env
+            .into_iter()
+            .partition(|(name, _)| name.to_ascii_uppercase().starts_with(EDGES_ENV_PREFIX));
         let raw = config::Config::builder()
             .add_source(config::File::from(path).format(config::FileFormat::Toml))
             .add_source(
                 config::Environment::with_prefix(ENV_PREFIX)
                     .prefix_separator("__")
                     .separator("__")
-                    .try_parsing(true),
+                    .try_parsing(true)
+                    .source(Some(other_vars.into_iter().collect())),
             )
             .build()
             .with_context(|| format!("reading the settings from {}", path.display()))?;
-        Self::finish(raw)
+        let mut settings = Self::deserialize(raw)?;
+        settings.apply_edge_overrides(&edge_vars)?;
+        settings.validate()?;
+        Ok(settings)
     }
 
     fn finish(raw: config::Config) -> anyhow::Result<Settings> {
-        let settings: Settings = raw
-            .try_deserialize()
-            .context("the settings are incomplete or malformed")?;
+        let settings = Self::deserialize(raw)?;
         settings.validate()?;
         Ok(settings)
+    }
+
+    fn deserialize(raw: config::Config) -> anyhow::Result<Settings> {
+        raw.try_deserialize()
+            .context("the settings are incomplete or malformed")
+    }
+
+    /// Applies `CLOUD_GATEWAY__EDGES__<index>__<ID|SECRET|REDIRECT_PREFIXES>` to the edges of
+    /// the file (prefixes comma-separated), so edge secrets can stay out of the file.
+    fn apply_edge_overrides(&mut self, vars: &[(String, String)]) -> anyhow::Result<()> {
+        for (name, value) in vars {
+            let upper = name.to_ascii_uppercase();
+            let rest = upper.strip_prefix(EDGES_ENV_PREFIX).unwrap_or_default();
+            let Some((index, key)) = rest.split_once("__") else {
+                bail!("{name}: expected {EDGES_ENV_PREFIX}<index>__<KEY>");
+            };
+            let Some(edge) = index
+                .parse::<usize>()
+                .ok()
+                .and_then(|i| self.edges.get_mut(i))
+            else {
+                bail!("{name}: edges[{index}] is not in the settings file");
+            };
+            match key {
+                "ID" => edge.id = value.clone(),
+                "SECRET" => edge.secret = SecretString::from(value.clone()),
+                "REDIRECT_PREFIXES" => {
+                    edge.redirect_prefixes = value
+                        .split(',')
+                        .map(str::trim)
+                        .filter(|p| !p.is_empty())
+                        .map(str::to_string)
+                        .collect();
+                }
+                _ => bail!("{name}: an edge has the keys ID, SECRET and REDIRECT_PREFIXES"),
+            }
+        }
+        Ok(())
     }
 
     /// Checks every setting; the error names the key.
@@ -412,6 +467,45 @@ mod tests {
         let toml = EXAMPLE.replace("http://127.0.0.1:8090/portal", "http://[::1]:8090/portal");
         let err = format!("{:#}", Settings::from_toml_str(&toml).unwrap_err());
         assert!(err.contains("edges[0].redirect_prefixes[0]"), "{err}");
+    }
+
+    #[test]
+    fn an_edge_secret_and_prefixes_can_come_from_the_environment() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.toml");
+        std::fs::write(&path, EXAMPLE).unwrap();
+        let env = [
+            ("CLOUD_GATEWAY__EDGES__0__SECRET", "secret-from-env"),
+            (
+                "CLOUD_GATEWAY__EDGES__0__REDIRECT_PREFIXES",
+                "https://a.example/portal, https://b.example/app",
+            ),
+            ("CLOUD_GATEWAY__DINGTALK__APP_SECRET", "app-secret-from-env"),
+        ]
+        .map(|(k, v)| (k.to_string(), v.to_string()));
+        let s = Settings::load_with_env(&path, env).unwrap();
+        assert_eq!(s.edges[0].secret.expose_secret(), "secret-from-env");
+        assert_eq!(
+            s.edges[0].redirect_prefixes,
+            ["https://a.example/portal", "https://b.example/app"]
+        );
+        assert_eq!(s.dingtalk.app_secret.expose_secret(), "app-secret-from-env");
+    }
+
+    #[test]
+    fn an_edge_override_for_a_missing_edge_or_key_is_refused_naming_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.toml");
+        std::fs::write(&path, EXAMPLE).unwrap();
+        for name in [
+            "CLOUD_GATEWAY__EDGES__5__SECRET",
+            "CLOUD_GATEWAY__EDGES__0__PASSWORD",
+            "CLOUD_GATEWAY__EDGES__SECRET",
+        ] {
+            let env = [(name.to_string(), "x".to_string())];
+            let err = format!("{:#}", Settings::load_with_env(&path, env).unwrap_err());
+            assert!(err.contains(name), "{err}");
+        }
     }
 
     #[test]
