@@ -25,3 +25,24 @@ fn migrations_apply_revert_and_apply_again() {
     assert_eq!(common::count(&mut conn, tables), 4);
     assert!(!conn.has_pending_migration(MIGRATIONS).unwrap());
 }
+
+#[tokio::test]
+async fn replicas_starting_together_on_a_fresh_database_all_start() {
+    let db = common::TestDb::create();
+    let settings = || {
+        edge_service::config::Settings::from_toml_str(&common::edge_toml(
+            &db.url,
+            "http://127.0.0.1:9",
+        ))
+        .unwrap()
+    };
+    let started = futures::future::join_all(
+        (0..4).map(|_| edge_service::startup::Application::build(settings())),
+    )
+    .await;
+    for app in started {
+        assert!(app.is_ok(), "{:#}", app.err().unwrap());
+    }
+    let mut conn = db.conn();
+    assert!(!conn.has_pending_migration(MIGRATIONS).unwrap());
+}

@@ -13,6 +13,7 @@ use std::time::Duration;
 use anyhow::Context;
 use diesel::pg::PgConnection;
 use diesel::r2d2::{ConnectionManager, Pool};
+use diesel::RunQueryDsl;
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
 /// The connection pool shared by handlers and the outbox worker.
@@ -32,9 +33,23 @@ pub fn build_pool(url: &str, size: u32) -> anyhow::Result<DbPool> {
         .context("database.url: cannot connect to PostgreSQL")
 }
 
-/// Applies every pending migration.
+/// The advisory lock that serializes the migrations of replicas starting together ("edgemigr").
+const MIGRATION_LOCK: i64 = 0x6564_6765_6d69_6772;
+
+/// Applies every pending migration, holding [`MIGRATION_LOCK`] so that replicas starting at the
+/// same time on a fresh database take turns instead of failing on each other's tables.
 pub fn run_migrations(conn: &mut PgConnection) -> anyhow::Result<()> {
-    conn.run_pending_migrations(MIGRATIONS)
-        .map_err(|e| anyhow::anyhow!("running migrations: {e}"))?;
+    diesel::sql_query(format!("SELECT pg_advisory_lock({MIGRATION_LOCK})"))
+        .execute(conn)
+        .context("database.url: taking the migration lock")?;
+    let ran = conn
+        .run_pending_migrations(MIGRATIONS)
+        .map(|_| ())
+        .map_err(|e| anyhow::anyhow!("running migrations: {e}"));
+    let unlocked = diesel::sql_query(format!("SELECT pg_advisory_unlock({MIGRATION_LOCK})"))
+        .execute(conn)
+        .context("releasing the migration lock");
+    ran?;
+    unlocked?;
     Ok(())
 }
