@@ -372,6 +372,11 @@ allowed_origins = ["http://127.0.0.1:8090"]
                 "cors.allowed_origins",
             ),
             ("url = \"postgres", "url = \"mysql", "database.url"),
+            (
+                "max_age_secs = 60",
+                "max_age_secs = 60\nbatch_size = 10",
+                "outbox.batch_size: must be smaller than database.pool_size",
+            ),
         ];
         for (from, to, key) in cases {
             let err = format!(

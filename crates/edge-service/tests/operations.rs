@@ -237,3 +237,83 @@ async fn a_browser_preflight_from_another_origin_is_refused() {
         .get("access-control-allow-methods")
         .is_none());
 }
+
+/// A cloud that accepts connections and never answers; counts the connections.
+fn silent_cloud() -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let accepted = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = accepted.clone();
+    std::thread::spawn(move || {
+        let mut open = Vec::new();
+        for stream in listener.incoming().flatten() {
+            counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            open.push(stream);
+        }
+    });
+    (format!("http://127.0.0.1:{port}"), accepted)
+}
+
+#[tokio::test]
+async fn the_api_keeps_answering_while_every_outbox_slot_holds_a_connection() {
+    use diesel::RunQueryDsl;
+    let db = TestDb::create();
+    let (cloud_url, accepted) = silent_cloud();
+    let mut settings =
+        edge_service::config::Settings::from_toml_str(&edge_toml(&db.url, &cloud_url)).unwrap();
+    // The smallest pool the settings allow for two slots: one connection left for requests.
+    settings.database.pool_size = 3;
+    settings.outbox.batch_size = 2;
+    settings.cloud.timeout_secs = 60;
+    settings.messages.sync_wait_ms = 0;
+    let edge = Edge::start(settings).await;
+    diesel::sql_query(
+        "INSERT INTO dingtalk_users (corp_id, user_id, union_id, open_id, nick) \
+         VALUES ('dingdemocorp001', 'zhangsan', 'u', 'o', 'z')",
+    )
+    .execute(&mut db.conn())
+    .unwrap();
+    diesel::sql_query(
+        "INSERT INTO bindings (tenant_id, staff_id, corp_id, user_id) \
+         VALUES ('tenant-a', 's-1', 'dingdemocorp001', 'zhangsan')",
+    )
+    .execute(&mut db.conn())
+    .unwrap();
+
+    for i in 0..3 {
+        let res = edge
+            .send(&template_body(&["s-1"], &format!("held-{i}")))
+            .await;
+        assert_eq!(res.status(), 202);
+    }
+    // Both slots are delivering to the silent cloud, each inside its open transaction.
+    eventually(60, "both slots in flight", || async {
+        accepted.load(std::sync::atomic::Ordering::SeqCst) >= 2
+            && count(
+                &mut db.conn(),
+                &format!(
+                    "SELECT count(*) AS n FROM pg_stat_activity WHERE datname = '{}' \
+                     AND state = 'idle in transaction'",
+                    db.name
+                ),
+            ) == 2
+    })
+    .await;
+
+    for i in 0..5 {
+        assert_eq!(edge.get("/readyz").await.status(), 200);
+        let res = edge
+            .send(&template_body(&["s-1"], &format!("more-{i}")))
+            .await;
+        assert_eq!(res.status(), 202);
+        let body: Value = res.json().await.unwrap();
+        let st = edge
+            .message_status(body["message_id"].as_str().unwrap())
+            .await;
+        assert_eq!(st["status"], "queued");
+        let list = edge
+            .get(&format!("/dingding/local/bindings?tenant_id={TENANT}"))
+            .await;
+        assert_eq!(list.status(), 200);
+    }
+}
