@@ -306,6 +306,21 @@ async fn an_invalid_login_code_gets_400() {
 }
 
 #[tokio::test]
+async fn a_wrong_app_secret_during_login_is_a_502_with_dingtalks_message_not_a_400() {
+    let app = spawn_app_with(AppKind::Isv, |s| {
+        s.dingtalk.app_secret = secrecy::SecretString::from("not-the-suite-secret")
+    })
+    .await;
+    let res = app.bind_flow(&app.portal_prefix(), "&user=zhangsan").await;
+    assert!(res.headers().get("location").is_none());
+    let body = error_body(res, 502).await;
+    assert!(
+        body["errmsg"].as_str().unwrap().contains("clientSecret"),
+        "{body}"
+    );
+}
+
+#[tokio::test]
 async fn dingtalk_unreachable_during_login_gives_a_json_5xx() {
     let app = spawn_app().await;
     app.sim.add_fault(dingtalk_sim::Fault {

@@ -161,11 +161,16 @@ pub async fn user_callback(
 async fn resolve_user(state: &AppState, code: &str) -> Result<EdgeUser, ApiError> {
     let dt = &state.dingtalk;
     let settings = &state.settings.dingtalk;
-    let token = dt.user_access_token(code).await.map_err(|e| match e {
-        DingTalkError::Api { .. } if !e.is_retryable() => ApiError::BadRequest(
-            "DingTalk refused the login code (invalid, used or expired); log in again".into(),
-        ),
-        other => ApiError::from(other),
+    let token = dt.user_access_token(code).await.map_err(|e| match &e {
+        // Only a refused code is the user's to fix; a refused app secret is ours (502).
+        DingTalkError::Api { code, status, .. }
+            if code.eq_ignore_ascii_case("invalidCode") || *status == 409 =>
+        {
+            ApiError::BadRequest(
+                "DingTalk refused the login code (invalid, used or expired); log in again".into(),
+            )
+        }
+        _ => ApiError::from(e),
     })?;
     let profile = dt.user_me(&token.access_token).await?;
     let corp_id = match settings.mode {
