@@ -110,8 +110,9 @@ async fn messages_accepted_while_the_cloud_is_stopped_each_arrive_once_after_it_
 
     // The cloud comes back on the same address with its stored ticket and authorization.
     let _cloud = Cloud::start(&sim, port, &cloud_db, "", false).await;
-    assert_each_arrives_once(&sim, prefix, 200).await;
+    // Every row delivered first: a doubled delivery would have reached the simulator by then.
     wait_outbox_settled(&db, 200).await;
+    assert_each_arrives_once(&sim, prefix, 200).await;
 }
 
 #[tokio::test]
@@ -158,8 +159,9 @@ async fn an_edge_killed_with_pending_rows_resumes_them_after_a_restart_without_l
 
     let cloud = Cloud::start(&sim, cloud_port, &cloud_db, "", false).await;
     let _process = EdgeProcess::start(&config, &cloud.address, edge_port, &log).await;
-    assert_each_arrives_once(&sim, prefix, 50).await;
+    // Every row delivered first: a doubled delivery would have reached the simulator by then.
     wait_outbox_settled(&db, 50).await;
+    assert_each_arrives_once(&sim, prefix, 50).await;
     let log_text = std::fs::read_to_string(&log).unwrap();
     assert!(
         !log_text.contains("demo-edge-secret"),
@@ -202,8 +204,9 @@ async fn dingtalk_failures_on_the_first_sends_still_deliver_every_message_exactl
     }
     let prefix = "faulty-dingtalk-";
     send_many(&edge, prefix, 0..10).await;
-    assert_each_arrives_once(&sim, prefix, 10).await;
+    // Every row delivered first: a doubled delivery would have reached the simulator by then.
     wait_outbox_settled(&db, 10).await;
+    assert_each_arrives_once(&sim, prefix, 10).await;
     assert!(sim.calls(TEMPLATE_PATH) >= 10 + 12, "every fault was hit");
     assert!(
         count(
@@ -246,8 +249,9 @@ async fn two_edge_processes_on_one_database_deliver_a_burst_of_500_messages_once
         send_many(&one, prefix, 0..250),
         send_many(&two, prefix, 250..500)
     );
-    assert_each_arrives_once(&sim, prefix, 500).await;
+    // Every row delivered first: a doubled delivery would have reached the simulator by then.
     wait_outbox_settled(&db, 500).await;
+    assert_each_arrives_once(&sim, prefix, 500).await;
     // Both processes took rows, and no row was delivered by both.
     let (by_one, by_two) = (deliveries_logged(&log_one), deliveries_logged(&log_two));
     assert_eq!(by_one + by_two, 500, "{by_one} + {by_two}");
