@@ -12,6 +12,16 @@ async fn healthz_and_readyz_answer_200_while_the_database_is_usable() {
     assert_eq!(app.edge.get("/healthz").await.status(), 200);
     let res = app.edge.get("/readyz").await;
     assert_eq!(res.status(), 200);
+    for path in ["/healthz", "/readyz"] {
+        let head = app
+            .edge
+            .client
+            .head(app.edge.url(path))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(head.status(), 200, "HEAD {path}");
+    }
 }
 
 #[tokio::test]

@@ -99,8 +99,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route(web::get().to(messages::status))
                 .default_service(web::to(method_not_allowed)),
         )
+        // HEAD too: load balancers probe with it.
         .route("/healthz", web::get().to(health::healthz))
+        .route("/healthz", web::head().to(health::healthz))
         .route("/readyz", web::get().to(health::readyz))
+        .route("/readyz", web::head().to(health::readyz))
         .route("/metrics", web::get().to(health::metrics))
         .route("/docs", web::get().to(docs::redirect))
         .service(docs::swagger_ui())
