@@ -153,7 +153,7 @@ async fn bad_bind_input_gets_a_json_400() {
     assert_eq!(res.status(), 400);
 }
 
-type Received = Arc<Mutex<Vec<(Value, Option<String>)>>>;
+type Received = Arc<Mutex<Vec<(Value, Option<String>, Option<String>)>>>;
 
 async fn iam_receiver() -> (String, Received) {
     let received: Received = Arc::new(Mutex::new(Vec::new()));
@@ -167,11 +167,13 @@ async fn iam_receiver() -> (String, Received) {
             web::post().to(move |req: HttpRequest, body: web::Json<Value>| {
                 let store = store.clone();
                 async move {
-                    let user = req
-                        .headers()
-                        .get("x-authenticated-userid")
-                        .map(|v| v.to_str().unwrap().to_string());
-                    store.lock().unwrap().push((body.into_inner(), user));
+                    let header = |name: &str| {
+                        req.headers()
+                            .get(name)
+                            .map(|v| v.to_str().unwrap().to_string())
+                    };
+                    let (user, rid) = (header("x-authenticated-userid"), header("x-request-id"));
+                    store.lock().unwrap().push((body.into_inner(), user, rid));
                     HttpResponse::Ok().finish()
                 }
             }),
@@ -195,6 +197,7 @@ async fn the_iam_webhook_is_delivered_through_the_outbox_with_the_callers_identi
         .client
         .post(app.edge.url("/dingding/local/bindings"))
         .header("x-authenticated-userid", "admin-42")
+        .header("x-request-id", "bind-iam-1")
         .json(&serde_json::json!({"staff_id": "s-001", "tenant_id": TENANT, "auth_code": code}))
         .send()
         .await
@@ -211,6 +214,7 @@ async fn the_iam_webhook_is_delivered_through_the_outbox_with_the_callers_identi
         serde_json::json!({"staff_id": "s-001", "tenant_id": TENANT, "dingding_id": "zhangsan", "name": "张三"})
     );
     assert_eq!(got[0].1.as_deref(), Some("admin-42"));
+    assert_eq!(got[0].2.as_deref(), Some("bind-iam-1"));
     eventually(60, "the iam row delivered", || async {
         app.count("SELECT count(*) AS n FROM outbox WHERE kind = 'iam' AND status = 'delivered'")
             == 1
