@@ -2,13 +2,14 @@
 //! generated, echoed on every response, available to the code handling the request through
 //! [`current`] so that log lines, error bodies and calls to the cloud carry it.
 
-use actix_web::body::MessageBody;
+use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::Next;
-use actix_web::{web, HttpMessage};
+use actix_web::{web, HttpMessage, ResponseError};
 use dingtalk_core::wire::REQUEST_ID_HEADER;
 
+use crate::error::AppError;
 use crate::metrics::Metrics;
 
 tokio::task_local! {
@@ -35,11 +36,12 @@ fn acceptable(id: &str) -> bool {
 }
 
 /// Middleware: assigns the request id, runs the rest of the chain inside its scope, adds the
-/// `x-request-id` response header and records the request metrics by route pattern.
+/// `x-request-id` response header, turns the CORS layer's plain-text refusals into JSON errors
+/// and records the request metrics by route pattern.
 pub async fn middleware(
     mut req: ServiceRequest,
-    next: Next<impl MessageBody>,
-) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
     let id = req
         .headers()
         .get(REQUEST_ID_HEADER)
@@ -56,7 +58,11 @@ pub async fn middleware(
     let metrics = req.app_data::<web::Data<Metrics>>().cloned();
     let method = req.method().to_string();
     let started = std::time::Instant::now();
-    let mut res = REQUEST_ID.scope(id.clone(), next.call(req)).await?;
+    let mut res = REQUEST_ID
+        .scope(id.clone(), async move {
+            next.call(req).await.map(json_cors_refusal)
+        })
+        .await?;
     if let Ok(value) = HeaderValue::from_str(&id) {
         res.headers_mut()
             .insert(HeaderName::from_static(REQUEST_ID_HEADER), value);
@@ -74,4 +80,21 @@ pub async fn middleware(
         );
     }
     Ok(res)
+}
+
+/// A refusal of the CORS layer (origin, method or header not allowed) as a JSON error; any other
+/// response as it is. Call inside the request id scope.
+fn json_cors_refusal(res: ServiceResponse<impl MessageBody + 'static>) -> ServiceResponse<BoxBody> {
+    let refusal = res
+        .response()
+        .error()
+        .and_then(|e| e.as_error::<actix_cors::CorsError>())
+        .map(|e| format!("CORS: {e}; allowed origins are set in cors.allowed_origins"));
+    match refusal {
+        Some(message) => {
+            let (req, _) = res.into_parts();
+            ServiceResponse::new(req, AppError::BadRequest(message).error_response())
+        }
+        None => res.map_into_boxed_body(),
+    }
 }

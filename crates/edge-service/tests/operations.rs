@@ -246,6 +246,9 @@ async fn a_browser_preflight_from_another_origin_is_refused() {
         .headers()
         .get("access-control-allow-methods")
         .is_none());
+    let err: Value = preflight.json().await.unwrap();
+    assert_eq!(err["errcode"], 400);
+    assert!(err["request_id"].is_string());
 }
 
 /// A cloud that accepts connections and never answers; counts the connections.
