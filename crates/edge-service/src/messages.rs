@@ -2,7 +2,7 @@
 //! corp, and store one outbox row per corp (and the idempotency key) in one transaction; and the
 //! status of a message, aggregated over its rows.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 use diesel::prelude::*;
 use dingtalk_core::wire::{SendContent, SendRequest};
@@ -161,9 +161,10 @@ pub fn accept(
                 req.tenant_id
             )));
         }
+        let bound: HashSet<&str> = found.iter().map(|b| b.staff_id.as_str()).collect();
         let missing: Vec<String> = staff_ids
             .iter()
-            .filter(|s| !found.iter().any(|b| &b.staff_id == *s))
+            .filter(|s| !bound.contains(s.as_str()))
             .cloned()
             .collect();
         let message_id = Uuid::new_v4();
