@@ -330,3 +330,72 @@ async fn the_api_keeps_answering_while_every_outbox_slot_holds_a_connection() {
         assert_eq!(list.status(), 200);
     }
 }
+
+#[tokio::test]
+async fn hostile_input_gets_json_4xx_answers_never_a_5xx() {
+    let app = spawn_app().await;
+    app.bind_user("s-1", "zhangsan").await;
+    for query in [
+        "tenant_id=t&limit=-1",
+        "tenant_id=t&limit=0",
+        "tenant_id=t&limit=1000000000000",
+        "tenant_id=t&limit=100000000000000000000000000000",
+        "tenant_id=t&limit=abc",
+        "tenant_id=",
+        "tenant_id=a%00b",
+        "tenant_id=t&after=%00",
+    ] {
+        let res = app
+            .edge
+            .get(&format!("/dingding/local/bindings?{query}"))
+            .await;
+        assert_eq!(res.status(), 400, "{query}");
+        let err: Value = res.json().await.unwrap();
+        assert_eq!(err["errcode"], 400, "{query}");
+    }
+    let many: Vec<String> = (0..10_001).map(|i| format!("s{i}")).collect();
+    for body in [
+        serde_json::json!({"staff_ids": [1, 2], "tenant_id": TENANT, "data": "x"}),
+        serde_json::json!({"staff_ids": [null], "tenant_id": TENANT, "data": "x"}),
+        serde_json::json!({"staff_ids": [""], "tenant_id": TENANT, "data": "x"}),
+        serde_json::json!({"staff_ids": ["s-1"], "tenant_id": 7, "data": "x"}),
+        serde_json::json!({"staff_ids": many, "tenant_id": TENANT, "data": "x"}),
+        serde_json::json!({"staff_ids": ["s-1"], "tenant_id": "x".repeat(257), "data": "x"}),
+        serde_json::json!([1, 2]),
+    ] {
+        let res = app.edge.send(&body).await;
+        assert_eq!(res.status(), 400);
+        let err: Value = res.json().await.unwrap();
+        assert_eq!(err["errcode"], 400, "{err}");
+    }
+    // Unicode ids are ids like any other.
+    let res = app
+        .edge
+        .send(&serde_json::json!({"staff_ids": ["s-1", "员工-😀"], "tenant_id": TENANT, "data": "你好 😀"}))
+        .await;
+    assert!(
+        res.status() == 200 || res.status() == 202,
+        "{}",
+        res.status()
+    );
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["missing_staff_ids"], serde_json::json!(["员工-😀"]));
+    for path in [
+        "/dingding/local/messages/00000000-0000-0000-0000-00000000000Z",
+        "/dingding/local/messages/%00",
+    ] {
+        let res = app.edge.get(path).await;
+        assert_eq!(res.status(), 400, "{path}");
+    }
+    let res = app
+        .edge
+        .client
+        .delete(
+            app.edge
+                .url(&format!("/dingding/local/bindings/{TENANT}/%00")),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400);
+}
