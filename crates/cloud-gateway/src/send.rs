@@ -1,10 +1,17 @@
 //! Relaying work notifications: validate, resolve the corp's agent id, split recipients into
 //! batches of at most 100, send each through the retry policy and the token cache, and keep the
 //! final answer (success or permanent DingTalk error) by Idempotency-Key for 24 hours. Transient
-//! failures are not recorded, so the edge's retry can still succeed.
+//! failures are not recorded as answers, so the edge's retry can still succeed.
+//!
+//! With an Idempotency-Key, each batch's task id is also committed as soon as DingTalk accepted
+//! it, before the next batch is sent. A retry with the same key and body (after a transient
+//! failure, a disconnect or a restart) skips the batches already accepted and reuses their task
+//! ids, so no recipient is notified twice and the answer still lists every batch in order.
 //!
 //! Internal apps have no template send: a template request `{"message": …, "url": …}` is sent as
 //! `{"msgtype":"text","text":{"content": "<message>\n<url>"}}` through `asyncsend_v2`.
+
+use std::collections::HashMap;
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse, ResponseError};
@@ -14,7 +21,7 @@ use secrecy::ExposeSecret;
 use sha2::{Digest, Sha256};
 
 use crate::config::Mode;
-use crate::db::{self, models::IdempotencyRow};
+use crate::db::{self, models::IdempotencyRow, models::SendBatchRow};
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::telemetry::current_request_id;
@@ -26,6 +33,15 @@ pub const BATCH_SIZE: usize = 100;
 enum Payload {
     Template { template_id: String, data: String },
     Msg(serde_json::Value),
+}
+
+/// Where the accepted batches of a keyed send are recorded, and those accepted before.
+struct BatchLog {
+    edge_id: String,
+    key: String,
+    request_hash: String,
+    /// Task ids of batches accepted by earlier attempts, by batch index.
+    accepted: HashMap<usize, i64>,
 }
 
 /// Removes the in-flight marker when the request ends, however it ends.
@@ -136,8 +152,12 @@ pub async fn handle(
         }
         guard.key = Some(marker);
     }
+    let log = match &key {
+        Some(key) => Some(batch_log(state, edge_id, key, &request_hash).await?),
+        None => None,
+    };
 
-    let outcome = deliver(state, &req).await;
+    let outcome = deliver(state, &req, log.as_ref()).await;
     let (status, body) = match &outcome {
         Ok(result) => (
             StatusCode::OK,
@@ -202,6 +222,67 @@ async fn find_record(
     .await?
 }
 
+/// The batches of (`edge_id`, `key`) accepted by earlier attempts; 409 when they were sent for
+/// another request body.
+async fn batch_log(
+    state: &AppState,
+    edge_id: &str,
+    key: &str,
+    request_hash: &str,
+) -> Result<BatchLog, ApiError> {
+    let pool = state.pool.clone();
+    let (edge, k) = (edge_id.to_string(), key.to_string());
+    let rows = web::block(move || {
+        let mut conn = pool.get()?;
+        db::send_batches::find(&mut conn, &edge, &k, db::now_ms()).map_err(ApiError::from)
+    })
+    .await??;
+    if rows.iter().any(|r| r.request_hash != request_hash) {
+        return Err(ApiError::Conflict(
+            "this Idempotency-Key was used with another request body".into(),
+        ));
+    }
+    let accepted: HashMap<usize, i64> = rows
+        .iter()
+        .filter_map(|r| Some((usize::try_from(r.batch_index).ok()?, r.task_id)))
+        .collect();
+    if !accepted.is_empty() {
+        log::info!(
+            "send: edge {edge_id}: {} batches were accepted by an earlier attempt with this key",
+            accepted.len()
+        );
+    }
+    Ok(BatchLog {
+        edge_id: edge_id.to_string(),
+        key: key.to_string(),
+        request_hash: request_hash.to_string(),
+        accepted,
+    })
+}
+
+/// Commits that DingTalk accepted batch `index` as `task_id`.
+async fn record_batch(
+    state: &AppState,
+    log: &BatchLog,
+    index: usize,
+    task_id: i64,
+) -> Result<(), ApiError> {
+    let row = SendBatchRow {
+        edge_id: log.edge_id.clone(),
+        idem_key: log.key.clone(),
+        request_hash: log.request_hash.clone(),
+        batch_index: i32::try_from(index).map_err(ApiError::internal)?,
+        task_id,
+        created_at: db::now_ms(),
+    };
+    let pool = state.pool.clone();
+    web::block(move || {
+        let mut conn = pool.get()?;
+        db::send_batches::store(&mut conn, &row).map_err(ApiError::from)
+    })
+    .await?
+}
+
 /// The agent id and suite ticket for the corp (404 when the corp is not usable).
 async fn target(state: &AppState, corp_id: &str) -> Result<(i64, Option<String>), ApiError> {
     let settings = &state.settings.dingtalk;
@@ -241,7 +322,11 @@ async fn target(state: &AppState, corp_id: &str) -> Result<(i64, Option<String>)
     }
 }
 
-async fn deliver(state: &AppState, req: &SendRequest) -> Result<SendResult, ApiError> {
+async fn deliver(
+    state: &AppState,
+    req: &SendRequest,
+    log: Option<&BatchLog>,
+) -> Result<SendResult, ApiError> {
     let (agent_id, ticket) = target(state, &req.corp_id).await?;
     let settings = &state.settings.dingtalk;
     let payload = match (&req.content, settings.mode) {
@@ -255,7 +340,11 @@ async fn deliver(state: &AppState, req: &SendRequest) -> Result<SendResult, ApiE
         (SendContent::Msg { msg }, _) => Payload::Msg(msg.clone()),
     };
     let mut task_ids = Vec::new();
-    for batch in req.user_ids.chunks(BATCH_SIZE) {
+    for (index, batch) in req.user_ids.chunks(BATCH_SIZE).enumerate() {
+        if let Some(task_id) = log.and_then(|l| l.accepted.get(&index)) {
+            task_ids.push(*task_id);
+            continue;
+        }
         let client = state.dingtalk.client();
         let task_id = match &payload {
             Payload::Template { template_id, data } => {
@@ -296,6 +385,9 @@ async fn deliver(state: &AppState, req: &SendRequest) -> Result<SendResult, ApiE
                     .await?
             }
         };
+        if let Some(log) = log {
+            record_batch(state, log, index, task_id).await?;
+        }
         task_ids.push(task_id);
     }
     Ok(SendResult { task_ids })

@@ -1,5 +1,5 @@
-//! The sweeper: periodically deletes expired or taken one-time user records and idempotency
-//! records older than 24 hours, and event log entries older than 7 days.
+//! The sweeper: periodically deletes expired or taken one-time user records, idempotency records
+//! and accepted-batch records older than 24 hours, and event log entries older than 7 days.
 
 use std::time::Duration;
 
@@ -14,6 +14,8 @@ pub struct Swept {
     pub auth_codes: usize,
     /// Idempotency records.
     pub idempotency_records: usize,
+    /// Accepted-batch records of keyed sends.
+    pub send_batches: usize,
     /// Event log entries.
     pub events: usize,
 }
@@ -23,6 +25,7 @@ pub fn sweep(conn: &mut SqliteConnection, now: i64) -> diesel::QueryResult<Swept
     Ok(Swept {
         auth_codes: db::auth_codes::sweep(conn, now)?,
         idempotency_records: db::idempotency::sweep(conn, now)?,
+        send_batches: db::send_batches::sweep(conn, now)?,
         events: db::callbacks::sweep_events(conn, now)?,
     })
 }
@@ -41,9 +44,10 @@ pub async fn run(pool: DbPool, interval: Duration) {
         .await;
         match result {
             Ok(Ok(swept)) if swept != Swept::default() => log::info!(
-                "sweeper: deleted {} one-time user records, {} idempotency records, {} events",
+                "sweeper: deleted {} one-time user records, {} idempotency records, {} batch records, {} events",
                 swept.auth_codes,
                 swept.idempotency_records,
+                swept.send_batches,
                 swept.events
             ),
             Ok(Ok(_)) => {}
@@ -56,7 +60,7 @@ pub async fn run(pool: DbPool, interval: Duration) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::db::models::{AuthCodeRow, IdempotencyRow};
+    use crate::db::models::{AuthCodeRow, IdempotencyRow, SendBatchRow};
 
     fn pool() -> (tempfile::TempDir, DbPool) {
         let dir = tempfile::tempdir().unwrap();
@@ -78,7 +82,7 @@ mod tests {
     }
 
     #[test]
-    fn a_sweep_deletes_day_old_idempotency_records_and_expired_codes_only() {
+    fn a_sweep_deletes_day_old_idempotency_and_batch_records_and_expired_codes_only() {
         let (_dir, pool) = pool();
         let mut conn = pool.get().unwrap();
         let now = db::now_ms();
@@ -103,9 +107,27 @@ mod tests {
         assert!(db::idempotency::find(&mut conn, "e", "old", now)
             .unwrap()
             .is_none());
+        for (key, created_at) in [("old", now - day - 1), ("fresh", now - day + 60_000)] {
+            let batch = SendBatchRow {
+                edge_id: "e".into(),
+                idem_key: key.into(),
+                request_hash: "h".into(),
+                batch_index: 0,
+                task_id: 7,
+                created_at,
+            };
+            db::send_batches::store(&mut conn, &batch).unwrap();
+        }
         let swept = sweep(&mut conn, now).unwrap();
         assert_eq!(swept.idempotency_records, 1);
+        assert_eq!(swept.send_batches, 1);
         assert_eq!(swept.auth_codes, 1);
+        assert_eq!(
+            db::send_batches::find(&mut conn, "e", "fresh", now)
+                .unwrap()
+                .len(),
+            1
+        );
         assert!(db::idempotency::find(&mut conn, "e", "fresh", now)
             .unwrap()
             .is_some());

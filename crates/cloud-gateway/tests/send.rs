@@ -264,3 +264,169 @@ async fn a_dingtalk_timeout_gives_504_and_the_retry_with_the_same_key_sends_once
     assert_eq!(app.send(&body, Some("key-t")).await.status(), 200);
     assert_eq!(app.sim.messages().len(), 1);
 }
+
+/// Starts an HTTP proxy in front of `upstream` that forwards everything, except that calls
+/// `pass + 1 ..= pass + fail` of `path` are answered HTTP 500 (the simulator's own faults hit the
+/// next calls, so they cannot single out a later batch). Returns the proxy's base URL.
+fn flaky_proxy(upstream: String, path: &'static str, pass: u32, fail: u32) -> String {
+    flaky_proxy_with(upstream, path, pass, fail, None)
+}
+
+/// Like [`flaky_proxy`], but the failing calls get DingTalk's `errcode` (HTTP 200) when given.
+fn flaky_proxy_with(
+    upstream: String,
+    path: &'static str,
+    pass: u32,
+    fail: u32,
+    errcode: Option<i64>,
+) -> String {
+    use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
+    use std::sync::atomic::{AtomicU32, Ordering};
+    use std::sync::Arc;
+
+    let seen = Arc::new(AtomicU32::new(0));
+    let client = reqwest::Client::new();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let server = HttpServer::new(move || {
+        let (upstream, seen, client) = (upstream.clone(), seen.clone(), client.clone());
+        App::new().default_service(web::to(move |req: HttpRequest, body: web::Bytes| {
+            let (upstream, seen, client) = (upstream.clone(), seen.clone(), client.clone());
+            async move {
+                if req.path() == path {
+                    let n = seen.fetch_add(1, Ordering::SeqCst);
+                    if n >= pass && n < pass + fail {
+                        return match errcode {
+                            Some(code) => HttpResponse::Ok()
+                                .json(json!({"errcode": code, "errmsg": "injected by the test"})),
+                            None => {
+                                HttpResponse::InternalServerError().body("injected by the test")
+                            }
+                        };
+                    }
+                }
+                let method = reqwest::Method::from_bytes(req.method().as_str().as_bytes()).unwrap();
+                let mut forward = client
+                    .request(method, format!("{upstream}{}", req.uri()))
+                    .body(body.to_vec());
+                if let Some(ct) = req.headers().get("content-type") {
+                    forward = forward.header("content-type", ct.to_str().unwrap());
+                }
+                let res = forward.send().await.unwrap();
+                let status = actix_web::http::StatusCode::from_u16(res.status().as_u16()).unwrap();
+                let ct = res
+                    .headers()
+                    .get("content-type")
+                    .map(|v| v.to_str().unwrap().to_string())
+                    .unwrap_or_else(|| "application/json".into());
+                let bytes = res.bytes().await.unwrap();
+                HttpResponse::build(status)
+                    .content_type(ct)
+                    .body(bytes.to_vec())
+            }
+        }))
+    })
+    .workers(1)
+    .listen(listener)
+    .unwrap()
+    .run();
+    tokio::spawn(server);
+    format!("http://127.0.0.1:{port}")
+}
+
+/// How many times each user id received a message.
+fn deliveries_per_user(app: &TestApp) -> std::collections::BTreeMap<String, usize> {
+    let mut counts = std::collections::BTreeMap::new();
+    for m in app.sim.messages() {
+        for u in m.user_ids {
+            *counts.entry(u).or_insert(0) += 1;
+        }
+    }
+    counts
+}
+
+/// 250 recipients; the 2nd batch fails transiently more often than the retry policy allows, then
+/// the edge retries with the same key (after a gateway restart when `restart`).
+async fn a_retry_after_a_failed_second_batch_sends_only_the_missing_batches(restart: bool) {
+    let mut app = spawn_app_with(AppKind::Isv, |s| {
+        s.dingtalk.retry_max_attempts = 2;
+        s.dingtalk.oapi_base = flaky_proxy(s.dingtalk.oapi_base.clone(), TEMPLATE_PATH, 1, 2);
+    })
+    .await;
+    let body = template_body(250);
+    error_body(app.send(&body, Some("key-batches")).await, 503).await;
+    let first = app.sim.messages();
+    assert_eq!(first.len(), 1, "only batch 1 was accepted");
+    assert_eq!(first[0].user_ids, users(100));
+
+    if restart {
+        app.restart().await;
+    }
+    let res = app.send(&body, Some("key-batches")).await;
+    assert_eq!(res.status(), 200);
+    let answer: Value = res.json().await.unwrap();
+    let task_ids: Vec<i64> = serde_json::from_value(answer["task_ids"].clone()).unwrap();
+    assert_eq!(task_ids.len(), 3);
+    assert_eq!(task_ids[0], first[0].task_id, "batch 1's task id is reused");
+
+    let messages = app.sim.messages();
+    assert_eq!(messages.len(), 3);
+    let sent: Vec<i64> = messages.iter().map(|m| m.task_id).collect();
+    assert_eq!(sent, task_ids);
+    let counts = deliveries_per_user(&app);
+    assert_eq!(counts.len(), 250);
+    assert!(counts.values().all(|&n| n == 1), "{counts:?}");
+    assert_eq!(counts.keys().cloned().collect::<Vec<_>>(), users(250));
+
+    // The final answer is now stored: a third call replays it and sends nothing.
+    let replay = app.send(&body, Some("key-batches")).await;
+    assert_eq!(replay.status(), 200);
+    assert_eq!(replay.json::<Value>().await.unwrap(), answer);
+    assert_eq!(app.sim.messages().len(), 3);
+}
+
+#[tokio::test]
+async fn a_retry_after_a_failed_second_batch_does_not_resend_the_first() {
+    a_retry_after_a_failed_second_batch_sends_only_the_missing_batches(false).await;
+}
+
+#[tokio::test]
+async fn accepted_batches_survive_a_restart_between_the_attempts() {
+    a_retry_after_a_failed_second_batch_sends_only_the_missing_batches(true).await;
+}
+
+#[tokio::test]
+async fn a_retry_with_the_same_key_but_another_body_after_a_partial_send_gets_409() {
+    let app = spawn_app_with(AppKind::Isv, |s| {
+        s.dingtalk.retry_max_attempts = 2;
+        s.dingtalk.oapi_base = flaky_proxy(s.dingtalk.oapi_base.clone(), TEMPLATE_PATH, 1, 2);
+    })
+    .await;
+    error_body(app.send(&template_body(250), Some("key-b2")).await, 503).await;
+    assert_eq!(app.sim.messages().len(), 1);
+    error_body(app.send(&template_body(150), Some("key-b2")).await, 409).await;
+    assert_eq!(app.sim.messages().len(), 1);
+}
+
+#[tokio::test]
+async fn a_permanent_failure_of_a_later_batch_is_still_the_stored_502() {
+    let app = spawn_app_with(AppKind::Isv, |s| {
+        let upstream = s.dingtalk.oapi_base.clone();
+        s.dingtalk.oapi_base = flaky_proxy_with(upstream, TEMPLATE_PATH, 1, 1, Some(885001));
+    })
+    .await;
+    let body = template_body(150);
+    let res = error_body(app.send(&body, Some("key-b3")).await, 502).await;
+    assert_eq!(res["errcode"], 885001);
+    assert_eq!(
+        app.sim.messages().len(),
+        1,
+        "batch 1 went out before the refusal"
+    );
+    // The 502 is the stored final answer: replayed, nothing sent again.
+    let replay = app.send(&body, Some("key-b3")).await;
+    assert_eq!(replay.status(), 502);
+    assert_eq!(replay.headers()["idempotent-replayed"], "true");
+    assert_eq!(replay.json::<Value>().await.unwrap()["errcode"], 885001);
+    assert_eq!(app.sim.messages().len(), 1);
+}

@@ -2,7 +2,9 @@
 
 use diesel::prelude::*;
 
-use super::schema::{auth_codes, corp_authorizations, idempotency_records, suite_tickets};
+use super::schema::{
+    auth_codes, corp_authorizations, idempotency_records, send_batches, suite_tickets,
+};
 
 /// A stored suite ticket (secret: never returned by the API).
 #[derive(Clone, Queryable, Selectable, Insertable, AsChangeset)]
@@ -94,6 +96,24 @@ pub struct IdempotencyRow {
     pub response_status: i32,
     /// JSON body of the answer.
     pub response_body: String,
+    /// Unix ms.
+    pub created_at: i64,
+}
+
+/// A batch of a keyed send that DingTalk accepted.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = send_batches, check_for_backend(diesel::sqlite::Sqlite))]
+pub struct SendBatchRow {
+    /// The edge.
+    pub edge_id: String,
+    /// The Idempotency-Key.
+    pub idem_key: String,
+    /// Hex SHA-256 of the canonical request.
+    pub request_hash: String,
+    /// 0-based position of the batch in the request.
+    pub batch_index: i32,
+    /// DingTalk's task id.
+    pub task_id: i64,
     /// Unix ms.
     pub created_at: i64,
 }

@@ -51,10 +51,22 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    send_batches (edge_id, idem_key, request_hash, batch_index) {
+        edge_id -> Text,
+        idem_key -> Text,
+        request_hash -> Text,
+        batch_index -> Integer,
+        task_id -> BigInt,
+        created_at -> BigInt,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     suite_tickets,
     corp_authorizations,
     events,
     auth_codes,
     idempotency_records,
+    send_batches,
 );

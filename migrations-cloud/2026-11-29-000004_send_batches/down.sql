@@ -1,0 +1,2 @@
+DROP INDEX send_batches_created_at;
+DROP TABLE send_batches;
