@@ -66,8 +66,15 @@ impl Metrics {
         })
     }
 
-    /// Records one finished request.
+    /// Records one finished request. Methods outside the standard set are counted as `other`,
+    /// so clients cannot grow the number of series without bound.
     pub fn observe_request(&self, method: &str, route: &str, status: u16, seconds: f64) {
+        const KNOWN: [&str; 7] = ["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"];
+        let method = if KNOWN.contains(&method) {
+            method
+        } else {
+            "other"
+        };
         self.requests
             .with_label_values(&[method, route, &status.to_string()])
             .inc();
@@ -98,5 +105,25 @@ impl Metrics {
         let mut buf = Vec::new();
         TextEncoder::new().encode(&self.registry.gather(), &mut buf)?;
         String::from_utf8(buf).map_err(|e| prometheus::Error::Msg(e.to_string()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn invented_http_methods_are_counted_as_other() {
+        let m = Metrics::new().unwrap();
+        m.observe_request("GET", "/healthz", 200, 0.001);
+        m.observe_request("BREW", "/healthz", 405, 0.001);
+        m.observe_request("FOO123", "/healthz", 405, 0.001);
+        let text = m.render().unwrap();
+        assert!(text.contains(r#"method="GET""#), "{text}");
+        assert!(
+            text.contains(r#"method="other",route="/healthz",status="405"} 2"#),
+            "{text}"
+        );
+        assert!(!text.contains("BREW") && !text.contains("FOO123"), "{text}");
     }
 }

@@ -153,7 +153,7 @@ async fn bad_bind_input_gets_a_json_400() {
     assert_eq!(res.status(), 400);
 }
 
-type Received = Arc<Mutex<Vec<(Value, Option<String>, Option<String>)>>>;
+type Received = Arc<Mutex<Vec<(Value, Option<String>, Option<String>, Option<String>)>>>;
 
 async fn iam_receiver() -> (String, Received) {
     let received: Received = Arc::new(Mutex::new(Vec::new()));
@@ -173,7 +173,11 @@ async fn iam_receiver() -> (String, Received) {
                             .map(|v| v.to_str().unwrap().to_string())
                     };
                     let (user, rid) = (header("x-authenticated-userid"), header("x-request-id"));
-                    store.lock().unwrap().push((body.into_inner(), user, rid));
+                    let key = header("idempotency-key");
+                    store
+                        .lock()
+                        .unwrap()
+                        .push((body.into_inner(), user, rid, key));
                     HttpResponse::Ok().finish()
                 }
             }),
@@ -220,6 +224,13 @@ async fn the_iam_webhook_is_delivered_through_the_outbox_with_the_callers_identi
             == 1
     })
     .await;
+    // The receiver can drop repeats of an at-least-once delivery: the key is the outbox row id.
+    let key = got[0].3.clone().expect("an Idempotency-Key header");
+    let row = format!(
+        "SELECT count(*) AS n FROM outbox WHERE kind = 'iam' AND id = '{}'",
+        uuid::Uuid::parse_str(&key).expect("the key is a uuid")
+    );
+    assert_eq!(app.count(&row), 1);
 }
 
 #[tokio::test]

@@ -1,10 +1,11 @@
 //! The optional IAM bind webhook: `POST {iam.bind_url}` with `{staff_id, tenant_id, dingding_id,
 //! name}`, forwarding the binding caller's `x-authenticated-userid`. Queued in the outbox by the
-//! bind transaction.
+//! bind transaction. Delivery is at least once; every attempt carries the outbox row id as
+//! `Idempotency-Key`, so a receiver can drop repeats.
 
 use std::time::Duration;
 
-use dingtalk_core::wire::REQUEST_ID_HEADER;
+use dingtalk_core::wire::{IDEMPOTENCY_KEY_HEADER, REQUEST_ID_HEADER};
 use serde::{Deserialize, Serialize};
 
 use crate::cloud::Delivery;
@@ -54,11 +55,17 @@ impl IamClient {
         })
     }
 
-    /// Delivers one announcement.
-    pub async fn deliver(&self, payload: &IamPayload, request_id: &str) -> Delivery {
+    /// Delivers one announcement (outbox row `row_id`).
+    pub async fn deliver(
+        &self,
+        row_id: uuid::Uuid,
+        payload: &IamPayload,
+        request_id: &str,
+    ) -> Delivery {
         let mut req = self
             .http
             .post(&self.url)
+            .header(IDEMPOTENCY_KEY_HEADER, row_id.to_string())
             .header(REQUEST_ID_HEADER, request_id)
             .json(&payload.body);
         if let Some(user) = &payload.authenticated_userid {

@@ -182,7 +182,7 @@ impl OutboxWorker {
                 &self.iam,
                 serde_json::from_value::<IamPayload>(row.payload.clone()),
             ) {
-                (Some(iam), Ok(payload)) => iam.deliver(&payload, &row.request_id).await,
+                (Some(iam), Ok(payload)) => iam.deliver(row.id, &payload, &row.request_id).await,
                 (None, _) => Delivery::Retry("iam.bind_url is no longer configured".into()),
                 (_, Err(e)) => Delivery::Permanent(format!("unreadable IAM payload: {e}")),
             },
