@@ -80,8 +80,10 @@ async fn legacy_events_without_a_suite_key_are_applied_for_the_configured_suite(
     let body: Value = app.corp_status(CORP).await.json().await.unwrap();
     assert_eq!(body["status"], "relieved");
 
+    // Not older than the simulator's ticket, so it replaces it.
+    let ts = stored_ticket(&app).source_ts.to_string();
     let (q, b) = signed_callback(
-        &json!({"EventType": "suite_ticket", "SuiteTicket": "keyless-ticket", "TimeStamp": "2"})
+        &json!({"EventType": "suite_ticket", "SuiteTicket": "keyless-ticket", "TimeStamp": ts})
             .to_string(),
     );
     assert_success_reply(app.post_callback(&q, b).await).await;
@@ -173,8 +175,10 @@ async fn check_url_and_unknown_events_are_acknowledged_and_recorded() {
 #[tokio::test]
 async fn the_same_push_twice_changes_nothing_and_is_acknowledged() {
     let app = spawn_app().await;
+    // As new as the stored ticket (equal replaces); the simulator's next push is newer.
+    let ts = stored_ticket(&app).source_ts;
     let msg = json!({"EventType": "suite_ticket", "SuiteKey": SUITE_KEY,
-        "SuiteTicket": "replayed-ticket", "TimeStamp": 1})
+        "SuiteTicket": "replayed-ticket", "TimeStamp": ts})
     .to_string();
     let (q, b) = signed_callback(&msg);
     assert_success_reply(app.post_callback(&q, b.clone()).await).await;
@@ -193,6 +197,66 @@ async fn the_same_push_twice_changes_nothing_and_is_acknowledged() {
         .unwrap();
     assert_eq!(now.ticket, app.sim.suite_ticket());
     assert_eq!(events_of_type(&app, "suite_ticket"), legacy_tickets);
+}
+
+/// The stored ticket of the configured suite.
+fn stored_ticket(app: &TestApp) -> db::models::SuiteTicketRow {
+    db::callbacks::suite_ticket(&mut app.conn(), SUITE_KEY)
+        .unwrap()
+        .expect("a stored suite ticket")
+}
+
+/// A SyncHTTP push (biz_type 2) of `ticket` with `gmt_modified` (ms), as DingTalk sends it.
+fn sync_ticket_push(ticket: &str, gmt_modified: i64) -> String {
+    let biz_data = json!({"syncAction": "suite_ticket", "suiteTicket": ticket, "syncSeq": 1});
+    json!({"EventType": "SYNC_HTTP_PUSH_HIGH", "bizData": [{
+        "id": gmt_modified, "gmt_create": gmt_modified, "gmt_modified": gmt_modified,
+        "subscribe_id": "1000001_0", "corp_id": "dingsimdeveloper", "biz_id": "1000001",
+        "biz_type": 2, "biz_data": biz_data.to_string(), "open_cursor": 0, "status": 0,
+    }]})
+    .to_string()
+}
+
+#[tokio::test]
+async fn an_older_ticket_arriving_late_does_not_replace_a_newer_one() {
+    let app = spawn_app().await;
+    // Hours ahead of the simulator's own pushes, so none of those can interfere.
+    let base = stored_ticket(&app).source_ts + 3_600_000;
+    let (t1, t2, t3) = (base, base + 3_600_000, base + 7_200_000);
+
+    let (q, b) = signed_callback(&sync_ticket_push("ticket-t2", t2));
+    assert_success_reply(app.post_callback(&q, b).await).await;
+    assert_eq!(stored_ticket(&app).ticket, "ticket-t2");
+    assert_eq!(stored_ticket(&app).source_ts, t2);
+
+    // The older push crosses in late: acknowledged, but the newer ticket stays.
+    let (q, b) = signed_callback(&sync_ticket_push("ticket-t1", t1));
+    assert_success_reply(app.post_callback(&q, b).await).await;
+    assert_eq!(stored_ticket(&app).ticket, "ticket-t2");
+
+    // The legacy event follows the same rule: older or without a timestamp is ignored.
+    for msg in [
+        json!({"EventType": "suite_ticket", "SuiteKey": SUITE_KEY,
+            "SuiteTicket": "legacy-older", "TimeStamp": (t2 - 1).to_string()}),
+        json!({"EventType": "suite_ticket", "SuiteKey": SUITE_KEY,
+            "SuiteTicket": "legacy-untimed"}),
+    ] {
+        let (q, b) = signed_callback(&msg.to_string());
+        assert_success_reply(app.post_callback(&q, b).await).await;
+        assert_eq!(stored_ticket(&app).ticket, "ticket-t2");
+    }
+
+    // A newer one replaces it, whichever kind of event carries it.
+    let (q, b) = signed_callback(&sync_ticket_push("ticket-t3", t3));
+    assert_success_reply(app.post_callback(&q, b).await).await;
+    assert_eq!(stored_ticket(&app).ticket, "ticket-t3");
+    assert_eq!(stored_ticket(&app).source_ts, t3);
+    let legacy = json!({"EventType": "suite_ticket", "SuiteKey": SUITE_KEY,
+        "SuiteTicket": "legacy-newer", "TimeStamp": (t3 + 1).to_string()});
+    let (q, b) = signed_callback(&legacy.to_string());
+    assert_success_reply(app.post_callback(&q, b).await).await;
+    assert_eq!(stored_ticket(&app).ticket, "legacy-newer");
+    assert_eq!(stored_ticket(&app).source_ts, t3 + 1);
 }
 
 /// Recorded events of one type.

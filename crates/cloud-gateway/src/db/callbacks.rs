@@ -1,5 +1,13 @@
 //! What callbacks store: suite tickets, corp authorizations and the event log, all changes of one
 //! event in one transaction, deduplicated by the SHA-256 of the decrypted message.
+//!
+//! Suite tickets never roll back. The dedup only catches a byte-identical replay; DingTalk also
+//! re-pushes unacknowledged events and pushes can cross, so an older ticket can arrive after a
+//! newer one in a different message. Each ticket is stored with its source timestamp (SyncHTTP
+//! `gmt_modified`, legacy `TimeStamp`, both ms; 0 when absent) and replaces the stored one only
+//! when that timestamp is not older (`incoming >= stored`; equal replaces). Hence a ticket without
+//! a timestamp (0) replaces only a ticket that also has none. An older ticket is acknowledged and
+//! ignored.
 
 use diesel::prelude::*;
 use dingtalk_core::events::{BizData, CallbackEvent, CorpAuthorization};
@@ -39,14 +47,19 @@ pub fn apply_event(
             CallbackEvent::SuiteTicket {
                 suite_key: key,
                 ticket,
-                ..
+                timestamp,
             } => {
                 if is_foreign(key, suite_key) {
                     return Ok(Applied::ForeignSuite(key.clone()));
                 }
                 // Internal apps (no suite key configured) have no use for tickets.
                 if !suite_key.is_empty() {
-                    upsert_ticket(conn, suite_key, ticket.expose_secret(), None, now)?;
+                    let incoming = Ticket {
+                        ticket: ticket.expose_secret(),
+                        corp_id: None,
+                        source_ts: *timestamp,
+                    };
+                    upsert_ticket(conn, suite_key, &incoming, now)?;
                 }
             }
             CallbackEvent::SuiteRelieve {
@@ -65,8 +78,12 @@ pub fn apply_event(
                         BizData::SuiteTicket { .. } if suite_key.is_empty() => {}
                         BizData::SuiteTicket { ticket } => {
                             // The payload was encrypted for our suite key (owner key checked).
-                            let corp = Some(item.corp_id.as_str()).filter(|c| !c.is_empty());
-                            upsert_ticket(conn, suite_key, ticket.expose_secret(), corp, now)?;
+                            let incoming = Ticket {
+                                ticket: ticket.expose_secret(),
+                                corp_id: Some(item.corp_id.as_str()).filter(|c| !c.is_empty()),
+                                source_ts: item.gmt_modified,
+                            };
+                            upsert_ticket(conn, suite_key, &incoming, now)?;
                         }
                         BizData::OrgSuiteAuth(auth) => upsert_authorization(conn, auth, now)?,
                         BizData::OrgSuiteRelieve { corp_id } => relieve(conn, corp_id, now)?,
@@ -93,18 +110,45 @@ fn is_foreign(event_suite_key: &str, suite_key: &str) -> bool {
     !event_suite_key.is_empty() && event_suite_key != suite_key
 }
 
+/// A ticket from a push.
+struct Ticket<'a> {
+    ticket: &'a str,
+    corp_id: Option<&'a str>,
+    /// DingTalk's timestamp of the push (ms), 0 when absent.
+    source_ts: i64,
+}
+
+/// Whether a ticket pushed at `incoming` (ms) replaces one pushed at `stored`: when it is not
+/// older. A missing timestamp counts as 0, so it replaces only a ticket that also has none.
+pub fn ticket_replaces(incoming: i64, stored: i64) -> bool {
+    incoming.max(0) >= stored.max(0)
+}
+
+/// Stores `incoming` unless the stored ticket is newer (see [`ticket_replaces`]).
 fn upsert_ticket(
     conn: &mut SqliteConnection,
     suite_key: &str,
-    ticket: &str,
-    corp_id: Option<&str>,
+    incoming: &Ticket<'_>,
     now: i64,
 ) -> QueryResult<()> {
+    let stored: Option<i64> = suite_tickets::table
+        .find(suite_key)
+        .select(suite_tickets::source_ts)
+        .first(conn)
+        .optional()?;
+    if let Some(stored) = stored.filter(|s| !ticket_replaces(incoming.source_ts, *s)) {
+        log::info!(
+            "callback: ignored a suite ticket pushed at {} (the stored one is from {stored})",
+            incoming.source_ts
+        );
+        return Ok(());
+    }
     let row = SuiteTicketRow {
         suite_key: suite_key.to_string(),
-        ticket: ticket.to_string(),
-        corp_id: corp_id.map(str::to_string),
+        ticket: incoming.ticket.to_string(),
+        corp_id: incoming.corp_id.map(str::to_string),
         updated_at: now,
+        source_ts: incoming.source_ts.max(0),
     };
     diesel::insert_into(suite_tickets::table)
         .values(&row)
@@ -200,4 +244,26 @@ pub const EVENT_RETENTION_MS: i64 = 7 * 24 * 60 * 60 * 1000;
 pub fn sweep_events(conn: &mut SqliteConnection, now: i64) -> QueryResult<usize> {
     diesel::delete(events::table.filter(events::received_at.le(now - EVENT_RETENTION_MS)))
         .execute(conn)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_ticket_replaces_only_a_ticket_that_is_not_newer() {
+        assert!(ticket_replaces(2, 1));
+        assert!(ticket_replaces(2, 2), "equal timestamps replace");
+        assert!(!ticket_replaces(1, 2));
+        assert!(ticket_replaces(0, 0), "no timestamp replaces no timestamp");
+        assert!(
+            !ticket_replaces(0, 5),
+            "no timestamp never replaces a timestamped ticket"
+        );
+        assert!(ticket_replaces(5, 0));
+        assert!(
+            !ticket_replaces(-3, 5),
+            "a negative timestamp counts as none"
+        );
+    }
 }

@@ -96,7 +96,7 @@ mod tests {
         let (_dir, path) = temp_db();
         let mut conn = SqliteConnection::establish(&path).unwrap();
         let applied = conn.run_pending_migrations(MIGRATIONS).unwrap();
-        assert_eq!(applied.len(), 4);
+        assert_eq!(applied.len(), 5);
         conn.revert_all_migrations(MIGRATIONS).unwrap();
         // After all downs, no table of ours is left.
         let left: i64 = diesel::dsl::sql::<diesel::sql_types::BigInt>(
@@ -106,7 +106,7 @@ mod tests {
         .unwrap();
         assert_eq!(left, 0);
         let again = conn.run_pending_migrations(MIGRATIONS).unwrap();
-        assert_eq!(again.len(), 4);
+        assert_eq!(again.len(), 5);
     }
 
     #[test]

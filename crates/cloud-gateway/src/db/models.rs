@@ -16,8 +16,10 @@ pub struct SuiteTicketRow {
     pub ticket: String,
     /// The corp the push came from.
     pub corp_id: Option<String>,
-    /// Unix ms.
+    /// Unix ms, when it was stored.
     pub updated_at: i64,
+    /// DingTalk's timestamp of the push (ms; `gmt_modified` or `TimeStamp`), 0 when absent.
+    pub source_ts: i64,
 }
 
 impl std::fmt::Debug for SuiteTicketRow {
@@ -27,6 +29,7 @@ impl std::fmt::Debug for SuiteTicketRow {
             .field("ticket", &"<redacted>")
             .field("corp_id", &self.corp_id)
             .field("updated_at", &self.updated_at)
+            .field("source_ts", &self.source_ts)
             .finish()
     }
 }

@@ -6,6 +6,7 @@ diesel::table! {
         ticket -> Text,
         corp_id -> Nullable<Text>,
         updated_at -> BigInt,
+        source_ts -> BigInt,
     }
 }
 

@@ -1,0 +1,1 @@
+ALTER TABLE suite_tickets DROP COLUMN source_ts;
