@@ -39,20 +39,18 @@ DRAIN_N=${BENCH_DRAIN_N:-2000}
 SYNC_WAIT_MS=${BENCH_SYNC_WAIT_MS:-0}
 BASE_DB_URL=${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}
 HOST=127.0.0.1
-EDGE_ID=demo-edge
-EDGE_SECRET=demo-edge-secret
 CORP_ID=dingdemocorp001
-TOKEN=demotoken
-AES_KEY=abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG
-SUITE_KEY=suitedemo0001
 TENANT=tenant-bench
 STAFF=S-BENCH-1
 
-log() { printf '==> %s\n' "$*" >&2; }
-die() {
-    printf 'bench.sh: %s\n' "$*" >&2
-    exit 1
-}
+SCRIPT_NAME=bench.sh
+LOG_TO_STDERR=1
+# shellcheck source=lib/common.sh
+. "$ROOT/scripts/lib/common.sh"
+# The demo values (SUITE_KEY, CALLBACK_TOKEN, CALLBACK_AES_KEY, EDGE_ID, EDGE_SECRET, ...) and the
+# configuration writers.
+# shellcheck source=lib/configs.sh
+. "$ROOT/scripts/lib/configs.sh"
 
 for tool in wrk curl jq psql python3; do
     command -v "$tool" >/dev/null 2>&1 || die "$tool is missing (Debian: apt-get install -y wrk curl jq postgresql-client python3)"
@@ -68,16 +66,7 @@ cleanup() {
     [ -n "$CLEANED" ] && return
     CLEANED=1
     trap '' INT TERM
-    local pid
-    for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-    for _ in $(seq 1 50); do
-        local alive=""
-        for pid in "${PIDS[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
-        [ -z "$alive" ] && break
-        sleep 0.1
-    done
-    for pid in "${PIDS[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
-    for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+    stop_pids "${PIDS[@]}"
     if [ -n "$DB_NAME" ]; then
         psql "$BASE_DB_URL" -qc "DROP DATABASE IF EXISTS $DB_NAME WITH (FORCE)" >/dev/null 2>&1 ||
             echo "bench.sh: could not drop database $DB_NAME" >&2
@@ -94,34 +83,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
-
-free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-
-# start NAME CMD...: runs CMD in the background, output in $WORK/NAME.log; sets PID_NAME.
-start() {
-    local name=$1
-    shift
-    "$@" >>"$WORK/$name.log" 2>&1 &
-    PIDS+=("$!")
-    printf -v "PID_$name" '%s' "$!"
-}
-
-# wait_ready NAME URL: until URL answers 2xx (bounded: 60 s).
-wait_ready() {
-    local name=$1 url=$2 pidvar="PID_$1"
-    for _ in $(seq 1 300); do
-        kill -0 "${!pidvar}" 2>/dev/null || {
-            tail -n 30 "$WORK/$name.log" >&2
-            die "$name exited during start-up"
-        }
-        curl -fsS -o /dev/null --max-time 2 "$url" 2>/dev/null && return 0
-        sleep 0.2
-    done
-    tail -n 30 "$WORK/$name.log" >&2
-    die "$name did not become ready within 60 s"
-}
 
 # stop NAME: SIGTERM, wait for the exit (bounded), then SIGKILL.
 stop() {
@@ -209,62 +170,12 @@ CLOUD_URL="http://$HOST:$CLOUD_PORT"
 EDGE_URL="http://$HOST:$EDGE_PORT"
 PREFIX="$SIM_URL/portal"
 
-cat >"$WORK/cloud-gateway.toml" <<EOF
-[server]
-bind = "$HOST:$CLOUD_PORT"
-public_url = "$CLOUD_URL"
-
-[database]
-url = "$WORK/cloud.db"
-
-[dingtalk]
-mode = "isv"
-app_key = "$SUITE_KEY"
-app_secret = "demo-suite-secret"
-template_id = "demo-template"
-callback_token = "$TOKEN"
-callback_aes_key = "$AES_KEY"
-api_base = "$SIM_URL"
-oapi_base = "$SIM_URL"
-login_base = "$SIM_URL"
-
-[oauth]
-auth_code_ttl_secs = 300
-
-[[edges]]
-id = "$EDGE_ID"
-secret = "$EDGE_SECRET"
-redirect_prefixes = ["$PREFIX"]
-EOF
+write_cloud_config "$WORK/cloud-gateway.toml" "$WORK/cloud.db"
 
 # sync_wait_ms = 0 (BENCH_SYNC_WAIT_MS): send/messages answers once the message is in the outbox. Short retry delays,
 # so the drain measures delivery, not backoff; the rest are the defaults.
-cat >"$WORK/edge-service.toml" <<EOF
-[server]
-bind = "$HOST:$EDGE_PORT"
-
-[database]
-url = "$EDGE_DB_URL"
-
-[cloud]
-base_url = "$CLOUD_URL"
-edge_id = "$EDGE_ID"
-edge_secret = "$EDGE_SECRET"
-timeout_secs = 5
-
-[messages]
-default_url = "$SIM_URL/portal/"
-sync_wait_ms = $SYNC_WAIT_MS
-
-[outbox]
-max_age_secs = 3600
-poll_interval_ms = 100
-base_delay_ms = 200
-max_delay_ms = 1000
-
-[cors]
-allowed_origins = ["$SIM_URL"]
-EOF
+write_edge_config "$WORK/edge-service.toml" "$EDGE_DB_URL" "$SYNC_WAIT_MS" \
+    "poll_interval_ms = 100" "base_delay_ms = 200" "max_delay_ms = 1000"
 
 export RUST_LOG="${RUST_LOG:-info}"
 
@@ -289,7 +200,7 @@ CLOUD_IDLE=$(mem cloud)
 # first request each one takes the duplicate path: verify, decrypt, parse, dedup lookup, reply).
 signed_push() { # signed_push NAME MSG: writes $WORK/NAME.json, prints the query string
     local sealed
-    sealed=$("$BIN/dingtalk-sim" crypto encrypt --token "$TOKEN" --aes-key "$AES_KEY" \
+    sealed=$("$BIN/dingtalk-sim" crypto encrypt --token "$CALLBACK_TOKEN" --aes-key "$CALLBACK_AES_KEY" \
         --owner-key "$SUITE_KEY" --timestamp 1764000000000 --nonce benchnonce \
         --random 0123456789abcdef --msg "$2")
     jq -c '{encrypt: .encrypt}' <<<"$sealed" >"$WORK/$1.json"

@@ -26,18 +26,13 @@ SIM_URL="http://$HOST:$SIM_PORT"
 CLOUD_URL="http://$HOST:$CLOUD_PORT"
 EDGE_URL="http://$HOST:$EDGE_PORT"
 
-# The fixed demo values (ARCHITECTURE.md section 9).
-SUITE_KEY=suitedemo0001
-SUITE_SECRET=demo-suite-secret
-CALLBACK_TOKEN=demotoken
-CALLBACK_AES_KEY=abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG
-TEMPLATE_ID=demo-template
-EDGE_ID=demo-edge
-EDGE_SECRET=demo-edge-secret
-REDIRECT_PREFIX="$SIM_URL/portal"
-
-log() { printf '==> %s\n' "$*"; }
-die() { printf 'demo.sh: %s\n' "$*" >&2; exit 1; }
+SCRIPT_NAME=demo.sh
+# shellcheck source=lib/common.sh
+. "$ROOT/scripts/lib/common.sh"
+# shellcheck source=lib/postgres.sh
+. "$ROOT/scripts/lib/postgres.sh"
+# shellcheck source=lib/configs.sh
+. "$ROOT/scripts/lib/configs.sh"
 
 # ---------------------------------------------------------------------------------------------
 # Cleanup: runs once, on any exit (normal, error, Ctrl-C, SIGTERM).
@@ -53,24 +48,10 @@ cleanup() {
     trap '' INT TERM
     if [ "${#PIDS[@]}" -gt 0 ]; then
         log "stopping the demo"
-        local pid
-        for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-        # Give them a few seconds to shut down gracefully, then kill what is left.
-        local i
-        for i in $(seq 1 50); do
-            local alive=""
-            for pid in "${PIDS[@]}"; do
-                if kill -0 "$pid" 2>/dev/null; then alive=1; fi
-            done
-            [ -z "$alive" ] && break
-            sleep 0.1
-        done
-        for pid in "${PIDS[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
-        for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+        stop_pids "${PIDS[@]}"
     fi
     if [ -n "$PG_STARTED" ]; then
-        run_pg "$PG_BIN/pg_ctl" -D "$WORK/pg/data" -m fast -w stop >/dev/null 2>&1 ||
-            run_pg "$PG_BIN/pg_ctl" -D "$WORK/pg/data" -m immediate -w stop >/dev/null 2>&1 || true
+        pg_stop_throwaway "$WORK/pg"
     fi
     if [ -n "$WORK" ] && [ -d "$WORK" ]; then
         rm -rf "$WORK"
@@ -81,19 +62,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
-
-# initdb and postgres refuse to run as root: run them as the postgres user then.
-run_pg() {
-    if [ "$(id -u)" = 0 ]; then
-        runuser -u postgres -- "$@"
-    else
-        "$@"
-    fi
-}
-
-port_in_use() {
-    (exec 3<>"/dev/tcp/$HOST/$1") 2>/dev/null
-}
 
 check_ports_free() {
     local port busy=""
@@ -109,46 +77,10 @@ check_ports_free() {
     fi
 }
 
-free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' 2>/dev/null ||
-        echo $((20000 + RANDOM % 20000))
-}
-
-find_pg_bin() {
-    if command -v initdb >/dev/null 2>&1 && command -v pg_ctl >/dev/null 2>&1; then
-        dirname "$(command -v initdb)"
-        return
-    fi
-    local d
-    for d in $(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V -r); do
-        if [ -x "$d/initdb" ] && [ -x "$d/pg_ctl" ]; then echo "$d"; return; fi
-    done
-}
-
 start_throwaway_postgres() {
-    PG_BIN=$(find_pg_bin)
-    if [ -z "$PG_BIN" ]; then
-        echo "demo.sh: no PostgreSQL server found (initdb, pg_ctl)." >&2
-        echo "  Install it (Debian/Ubuntu: sudo apt-get install postgresql; Fedora: sudo dnf install postgresql-server)," >&2
-        echo "  or set DATABASE_URL to a PostgreSQL server the demo may use." >&2
-        exit 1
-    fi
-    # Data directory, socket and log all in $WORK/pg, owned by whoever runs PostgreSQL.
-    mkdir -p "$WORK/pg"
-    if [ "$(id -u)" = 0 ]; then
-        id postgres >/dev/null 2>&1 || die "running as root, but there is no 'postgres' user to run PostgreSQL as"
-        chown postgres "$WORK/pg"
-    fi
-    local port
-    port=$(free_port)
-    log "starting a throwaway PostgreSQL on $HOST:$port ($PG_BIN)"
-    run_pg "$PG_BIN/initdb" -D "$WORK/pg/data" -U postgres --auth=trust -E UTF8 >"$WORK/initdb.log" 2>&1 ||
-        { cat "$WORK/initdb.log" >&2; die "initdb failed"; }
     PG_STARTED=1
-    run_pg "$PG_BIN/pg_ctl" -D "$WORK/pg/data" -l "$WORK/pg/postgres.log" -w \
-        -o "-c listen_addresses=$HOST -p $port -k $WORK/pg -c fsync=off" start >/dev/null ||
-        { cat "$WORK/pg/postgres.log" >&2; die "PostgreSQL did not start"; }
-    DB_URL="postgres://postgres@$HOST:$port/postgres"
+    pg_start_throwaway "$WORK/pg" "the demo may use"
+    DB_URL=$PG_URL
 }
 
 use_given_database() {
@@ -163,92 +95,6 @@ use_given_database() {
         fi
     fi
     log "using DATABASE_URL as it is"
-}
-
-write_configs() {
-    cat >"$WORK/cloud-gateway.toml" <<EOF
-# cloud-gateway, demo configuration (written by scripts/demo.sh)
-[server]
-bind = "$HOST:$CLOUD_PORT"
-public_url = "$CLOUD_URL"
-
-[database]
-url = "$WORK/cloud.db"
-
-[dingtalk]
-mode = "isv"
-app_key = "$SUITE_KEY"
-app_secret = "$SUITE_SECRET"
-template_id = "$TEMPLATE_ID"
-callback_token = "$CALLBACK_TOKEN"
-callback_aes_key = "$CALLBACK_AES_KEY"
-api_base = "$SIM_URL"
-oapi_base = "$SIM_URL"
-login_base = "$SIM_URL"
-
-[oauth]
-auth_code_ttl_secs = 300
-
-[[edges]]
-id = "$EDGE_ID"
-secret = "$EDGE_SECRET"
-redirect_prefixes = ["$REDIRECT_PREFIX"]
-EOF
-
-    cat >"$WORK/edge-service.toml" <<EOF
-# edge-service, demo configuration (written by scripts/demo.sh)
-[server]
-bind = "$HOST:$EDGE_PORT"
-
-[database]
-url = "$DB_URL"
-
-[cloud]
-base_url = "$CLOUD_URL"
-edge_id = "$EDGE_ID"
-edge_secret = "$EDGE_SECRET"
-timeout_secs = 5
-
-[messages]
-default_url = "$SIM_URL/portal/"
-sync_wait_ms = 2000
-
-[outbox]
-max_age_secs = 3600
-
-[cors]
-allowed_origins = ["$SIM_URL"]
-EOF
-}
-
-# Starts a service in the background, its output in $WORK/<name>.log.
-start() {
-    local name=$1
-    shift
-    "$@" >"$WORK/$name.log" 2>&1 &
-    PIDS+=("$!")
-    eval "PID_${name//-/_}=$!"
-}
-
-# Waits until the URL $2 answers (without curl: until port $3 accepts connections).
-wait_ready() {
-    local name=$1 url=$2 port=$3 pidvar="PID_${1//-/_}" i
-    for i in $(seq 1 300); do
-        if ! kill -0 "${!pidvar}" 2>/dev/null; then
-            echo "demo.sh: $name exited during start-up; its log ($WORK/$name.log):" >&2
-            tail -n 40 "$WORK/$name.log" >&2 || true
-            exit 1
-        fi
-        if command -v curl >/dev/null 2>&1; then
-            curl -fsS -o /dev/null --max-time 2 "$url" 2>/dev/null && return 0
-        elif port_in_use "$port"; then
-            return 0
-        fi
-        sleep 0.2
-    done
-    echo "demo.sh: $name did not become ready within 60 s; its log ($WORK/$name.log):" >&2
-    tail -n 40 "$WORK/$name.log" >&2 || true
-    exit 1
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -277,7 +123,8 @@ else
     use_given_database
 fi
 
-write_configs
+write_cloud_config "$WORK/cloud-gateway.toml" "$WORK/cloud.db"
+write_edge_config "$WORK/edge-service.toml" "$DB_URL"
 export RUST_LOG="${RUST_LOG:-info}"
 
 log "starting dingtalk-sim on $SIM_URL"

@@ -8,55 +8,27 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 
-log() { printf '\n==> %s\n' "$*"; }
+SCRIPT_NAME=test.sh
+LOG_BLANK_LINE=1
+# shellcheck source=lib/common.sh
+. "$ROOT/scripts/lib/common.sh"
+# shellcheck source=lib/postgres.sh
+. "$ROOT/scripts/lib/postgres.sh"
 
 PG_DIR=""
 PG_BIN=""
 cleanup() {
     if [ -n "$PG_DIR" ] && [ -d "$PG_DIR" ]; then
-        run_pg "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -m immediate stop >/dev/null 2>&1 || true
+        pg_stop_throwaway "$PG_DIR"
         rm -rf "$PG_DIR"
     fi
 }
 trap cleanup EXIT INT TERM
 
-# initdb and postgres refuse to run as root: run them as the postgres user then.
-run_pg() {
-    if [ "$(id -u)" = 0 ]; then
-        runuser -u postgres -- "$@"
-    else
-        "$@"
-    fi
-}
-
-find_pg_bin() {
-    if command -v initdb >/dev/null 2>&1 && command -v pg_ctl >/dev/null 2>&1; then
-        dirname "$(command -v initdb)"
-        return
-    fi
-    local d
-    for d in $(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V -r); do
-        if [ -x "$d/initdb" ]; then echo "$d"; return; fi
-    done
-}
-
 start_throwaway_postgres() {
-    PG_BIN=$(find_pg_bin)
-    if [ -z "$PG_BIN" ]; then
-        echo "No PostgreSQL server found (initdb). Install it (Debian/Ubuntu: apt-get install postgresql)," >&2
-        echo "or set DATABASE_URL to a PostgreSQL server the tests may create databases on." >&2
-        exit 1
-    fi
     PG_DIR=$(mktemp -d /tmp/dingtalk-test-pg.XXXXXX)
-    chmod 755 "$PG_DIR"
-    if [ "$(id -u)" = 0 ]; then chown postgres "$PG_DIR"; fi
-    local port
-    port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' 2>/dev/null || echo 55432)
-    run_pg "$PG_BIN/initdb" -D "$PG_DIR/data" -U postgres --auth=trust -E UTF8 >/dev/null
-    run_pg "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/server.log" -w \
-        -o "-c listen_addresses=127.0.0.1 -p $port -k $PG_DIR -c max_connections=300 -c fsync=off" start >/dev/null
-    export DATABASE_URL="postgres://postgres@127.0.0.1:$port/postgres"
-    log "started a throwaway PostgreSQL on 127.0.0.1:$port"
+    pg_start_throwaway "$PG_DIR" "the tests may create databases on" max_connections=300
+    export DATABASE_URL="$PG_URL"
 }
 
 # The portal's browser test drives headless Chromium through chromedriver: install Debian's
