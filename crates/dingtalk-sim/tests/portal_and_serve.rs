@@ -1,4 +1,4 @@
-//! The embedded portal and the `serve` command (with `--data FILE`, stopped by SIGTERM).
+//! The embedded portal, `/healthz` and the `serve` command (with `--data FILE`, stopped by SIGTERM).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod support;
@@ -47,6 +47,15 @@ async fn portal_pages_share_index_html_and_config_names_cloud_edge_and_prefix() 
     assert_eq!(config["cloud_url"], "http://127.0.0.1:8080");
     assert_eq!(config["edge_url"], "http://127.0.0.1:8081");
     assert_eq!(config["redirect_prefix"], format!("{base}/portal"));
+    sim.stop().await;
+}
+
+#[tokio::test]
+async fn healthz_answers_ok_for_docker_and_scripts() {
+    let sim = support::sim().await;
+    let (status, body) = get_json(&format!("{}/healthz", sim.base_url())).await;
+    assert_eq!(status, 200);
+    assert_eq!(body, serde_json::json!({"status": "ok"}));
     sim.stop().await;
 }
 

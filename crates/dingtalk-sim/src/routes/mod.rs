@@ -1,5 +1,5 @@
 //! Every route of the simulator, by DingTalk host: login (`login.`), the new API (`api.`), the
-//! legacy API (`oapi.`), plus the simulator's own `/_sim/*` and the demo `/portal/`.
+//! legacy API (`oapi.`), plus the simulator's own `/_sim/*`, `/healthz` and the demo `/portal/`.
 // Validation helpers return the finished DingTalk error response as their `Err`.
 #![allow(clippy::result_large_err)]
 
@@ -11,6 +11,7 @@ pub mod portal;
 pub mod sim_admin;
 
 use actix_web::{web, HttpRequest, HttpResponse};
+use serde_json::json;
 
 use crate::reply::{api_error, legacy_error};
 
@@ -70,8 +71,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/_sim/push", web::post().to(sim_admin::push))
         .route("/_sim/clock", web::post().to(sim_admin::advance_clock))
         .route("/_sim/state", web::get().to(sim_admin::state))
+        .route("/healthz", web::get().to(healthz))
         .route("/portal", web::get().to(portal::serve))
         .route("/portal/{tail:.*}", web::get().to(portal::serve));
+}
+
+/// `GET /healthz`: liveness for docker and scripts, `{"status":"ok"}`.
+pub async fn healthz() -> HttpResponse {
+    HttpResponse::Ok().json(json!({"status": "ok"}))
 }
 
 /// Unknown paths: the new API's 404 shape under `/v1.0/`, else the legacy answer (HTTP 200,
