@@ -14,7 +14,7 @@
 use std::collections::HashMap;
 
 use actix_web::http::StatusCode;
-use actix_web::{web, HttpResponse, ResponseError};
+use actix_web::{HttpResponse, ResponseError};
 use dingtalk_core::client::{AsyncSend, TemplateSend};
 use dingtalk_core::wire::{ErrorBody, SendContent, SendRequest, SendResult};
 use secrecy::ExposeSecret;
@@ -186,12 +186,9 @@ pub async fn handle(
             response_body: body.clone(),
             created_at: db::now_ms(),
         };
-        let pool = state.pool.clone();
-        web::block(move || {
-            let mut conn = pool.get()?;
-            db::idempotency::store(&mut conn, &row).map_err(ApiError::from)
-        })
-        .await??;
+        state
+            .db(move |conn| db::idempotency::store(conn, &row))
+            .await?;
     }
     drop(guard);
     match outcome {
@@ -213,13 +210,10 @@ async fn find_record(
     edge_id: &str,
     key: &str,
 ) -> Result<Option<IdempotencyRow>, ApiError> {
-    let pool = state.pool.clone();
     let (edge_id, key) = (edge_id.to_string(), key.to_string());
-    web::block(move || {
-        let mut conn = pool.get()?;
-        db::idempotency::find(&mut conn, &edge_id, &key, db::now_ms()).map_err(ApiError::from)
-    })
-    .await?
+    state
+        .db(move |conn| db::idempotency::find(conn, &edge_id, &key, db::now_ms()))
+        .await
 }
 
 /// The batches of (`edge_id`, `key`) accepted by earlier attempts; 409 when they were sent for
@@ -230,13 +224,10 @@ async fn batch_log(
     key: &str,
     request_hash: &str,
 ) -> Result<BatchLog, ApiError> {
-    let pool = state.pool.clone();
     let (edge, k) = (edge_id.to_string(), key.to_string());
-    let rows = web::block(move || {
-        let mut conn = pool.get()?;
-        db::send_batches::find(&mut conn, &edge, &k, db::now_ms()).map_err(ApiError::from)
-    })
-    .await??;
+    let rows = state
+        .db(move |conn| db::send_batches::find(conn, &edge, &k, db::now_ms()))
+        .await?;
     if rows.iter().any(|r| r.request_hash != request_hash) {
         return Err(ApiError::Conflict(
             "this Idempotency-Key was used with another request body".into(),
@@ -275,12 +266,9 @@ async fn record_batch(
         task_id,
         created_at: db::now_ms(),
     };
-    let pool = state.pool.clone();
-    web::block(move || {
-        let mut conn = pool.get()?;
-        db::send_batches::store(&mut conn, &row).map_err(ApiError::from)
-    })
-    .await?
+    state
+        .db(move |conn| db::send_batches::store(conn, &row))
+        .await
 }
 
 /// The agent id and suite ticket for the corp (404 when the corp is not usable).
@@ -299,16 +287,10 @@ async fn target(state: &AppState, corp_id: &str) -> Result<(i64, Option<String>)
             Ok((agent, None))
         }
         Mode::Isv => {
-            let pool = state.pool.clone();
-            let suite_key = settings.app_key.clone();
-            let corp = corp_id.to_string();
-            let (auth, ticket) = web::block(move || {
-                let mut conn = pool.get()?;
-                let auth = db::callbacks::corp(&mut conn, &corp)?;
-                let ticket = db::callbacks::suite_ticket(&mut conn, &suite_key)?;
-                Ok::<_, ApiError>((auth, ticket))
-            })
-            .await??;
+            let (corp, suite_key) = (corp_id.to_string(), settings.app_key.clone());
+            let (auth, ticket) = state
+                .db(move |conn| db::callbacks::corp_and_ticket(conn, &corp, &suite_key))
+                .await?;
             let not_found = || ApiError::NotFound("this corp has not authorized the app".into());
             let auth = auth
                 .filter(|a| a.status == "active")

@@ -2,12 +2,15 @@
 
 use std::sync::Arc;
 
+use actix_web::web;
+use diesel::sqlite::SqliteConnection;
 use dingtalk_core::crypto::CallbackCrypto;
 use dingtalk_core::oauth::RedirectAllowList;
 
 use crate::config::Settings;
 use crate::db::DbPool;
 use crate::dingtalk::DingTalk;
+use crate::error::ApiError;
 use crate::metrics::Metrics;
 
 /// Everything a handler needs.
@@ -36,5 +39,22 @@ impl AppState {
     pub fn edge_of_prefix(&self, index: usize) -> Option<&str> {
         let edge = *self.prefix_edge.get(index)?;
         self.settings.edges.get(edge).map(|e| e.id.as_str())
+    }
+
+    /// Runs `query` with a pooled connection on actix's blocking threads.
+    pub async fn db<T, E>(
+        &self,
+        query: impl FnOnce(&mut SqliteConnection) -> Result<T, E> + Send + 'static,
+    ) -> Result<T, ApiError>
+    where
+        T: Send + 'static,
+        ApiError: From<E>,
+    {
+        let pool = self.pool.clone();
+        web::block(move || {
+            let mut conn = pool.get()?;
+            query(&mut conn).map_err(ApiError::from)
+        })
+        .await?
     }
 }

@@ -232,6 +232,15 @@ pub fn corp(
         .optional()
 }
 
+/// ISV sends and logins: the authorization of `corp_id` and the ticket of `suite_key`.
+pub fn corp_and_ticket(
+    conn: &mut SqliteConnection,
+    corp_id: &str,
+    suite_key: &str,
+) -> QueryResult<(Option<CorpAuthorizationRow>, Option<SuiteTicketRow>)> {
+    Ok((corp(conn, corp_id)?, suite_ticket(conn, suite_key)?))
+}
+
 /// How many events were recorded (for tests and diagnostics).
 pub fn event_count(conn: &mut SqliteConnection) -> QueryResult<i64> {
     events::table.count().get_result(conn)

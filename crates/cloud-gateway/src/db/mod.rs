@@ -1,7 +1,7 @@
 //! SQLite through diesel and an r2d2 pool. Connections are set up with WAL, `busy_timeout` and
 //! foreign keys when acquired; the embedded migrations of `migrations-cloud/` run before the pool
 //! serves requests. Query functions are plain sync functions taking `&mut SqliteConnection`, run
-//! inside `web::block`.
+//! on the blocking threads through `AppState::db`.
 
 pub mod auth_codes;
 pub mod callbacks;

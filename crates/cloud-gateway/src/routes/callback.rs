@@ -119,13 +119,11 @@ pub async fn event_pushed(
         // Internal apps have no suite: no ticket can match.
         Mode::Internal => String::new(),
     };
-    let pool = state.pool.clone();
-    let applied = web::block(move || {
-        let mut conn = pool.get()?;
-        db::callbacks::apply_event(&mut conn, &dedup_key, &event, &suite_key, db::now_ms())
-            .map_err(ApiError::from)
-    })
-    .await??;
+    let applied = state
+        .db(move |conn| {
+            db::callbacks::apply_event(conn, &dedup_key, &event, &suite_key, db::now_ms())
+        })
+        .await?;
     match applied {
         Applied::ForeignSuite(other) => {
             log::warn!("callback: refused a {event_type} for suite {other}");

@@ -27,13 +27,12 @@ pub async fn healthz() -> HttpResponse {
 )]
 #[get("/readyz")]
 pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    let pool = state.pool.clone();
-    web::block(move || {
-        let mut conn = pool.get()?;
-        db::check_writable(&mut conn)
-            .map_err(|e| ApiError::Unavailable(format!("database not writable: {e}")))
-    })
-    .await??;
+    state
+        .db(|conn| {
+            db::check_writable(conn)
+                .map_err(|e| ApiError::Unavailable(format!("database not writable: {e}")))
+        })
+        .await?;
     Ok(HttpResponse::Ok().json(json!({"status": "ready"})))
 }
 
@@ -44,16 +43,12 @@ pub async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse, ApiErro
     let age = match state.settings.dingtalk.mode {
         Mode::Internal => None,
         Mode::Isv => {
-            let pool = state.pool.clone();
             let suite_key = state.settings.dingtalk.app_key.clone();
-            let row = web::block(move || {
-                let mut conn = pool.get()?;
-                db::callbacks::suite_ticket(&mut conn, &suite_key).map_err(ApiError::from)
-            })
-            .await
-            .ok()
-            .and_then(Result::ok)
-            .flatten();
+            let row = state
+                .db(move |conn| db::callbacks::suite_ticket(conn, &suite_key))
+                .await
+                .ok()
+                .flatten();
             // Milliseconds to seconds; precision loss is irrelevant for an age gauge.
             row.map(|r| (db::now_ms() - r.updated_at) as f64 / 1000.0)
         }

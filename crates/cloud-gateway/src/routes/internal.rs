@@ -33,13 +33,10 @@ pub async fn take_user(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let hash = db::auth_codes::hash_code(&path.into_inner());
-    let pool = state.pool.clone();
     let edge_id = edge.0.clone();
-    let taken = web::block(move || {
-        let mut conn = pool.get()?;
-        db::auth_codes::take(&mut conn, &hash, &edge_id, db::now_ms()).map_err(ApiError::from)
-    })
-    .await??;
+    let taken = state
+        .db(move |conn| db::auth_codes::take(conn, &hash, &edge_id, db::now_ms()))
+        .await?;
     match taken {
         Take::Taken(json) => {
             let user: EdgeUser = serde_json::from_str(&json).map_err(ApiError::internal)?;
@@ -75,13 +72,10 @@ pub async fn corp_status(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let corp_id = path.into_inner();
-    let pool = state.pool.clone();
-    let row = web::block(move || {
-        let mut conn = pool.get()?;
-        db::callbacks::corp(&mut conn, &corp_id).map_err(ApiError::from)
-    })
-    .await??
-    .ok_or_else(|| ApiError::NotFound("this corp has not authorized the app".into()))?;
+    let row = state
+        .db(move |conn| db::callbacks::corp(conn, &corp_id))
+        .await?
+        .ok_or_else(|| ApiError::NotFound("this corp has not authorized the app".into()))?;
     Ok(HttpResponse::Ok().json(CorpStatus {
         corp_id: row.corp_id,
         corp_name: row.corp_name,
@@ -115,13 +109,10 @@ pub async fn suite_status(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let suite_key = path.into_inner();
-    let pool = state.pool.clone();
-    let row = web::block(move || {
-        let mut conn = pool.get()?;
-        db::callbacks::suite_ticket(&mut conn, &suite_key).map_err(ApiError::from)
-    })
-    .await??
-    .ok_or_else(|| ApiError::NotFound("no suite ticket received for this suite key".into()))?;
+    let row = state
+        .db(move |conn| db::callbacks::suite_ticket(conn, &suite_key))
+        .await?
+        .ok_or_else(|| ApiError::NotFound("no suite ticket received for this suite key".into()))?;
     Ok(HttpResponse::Ok().json(SuiteStatus {
         suite_key: row.suite_key,
         corp_id: row.corp_id,

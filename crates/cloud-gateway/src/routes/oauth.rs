@@ -142,12 +142,9 @@ pub async fn user_callback(
         expires_at: now.saturating_add(ttl_ms),
         taken_at: None,
     };
-    let pool = state.pool.clone();
-    web::block(move || {
-        let mut conn = pool.get()?;
-        db::auth_codes::insert(&mut conn, &row).map_err(ApiError::from)
-    })
-    .await??;
+    state
+        .db(move |conn| db::auth_codes::insert(conn, &row))
+        .await?;
     log::info!(
         "oauth: user {} of corp {} logged in for edge {edge_id}",
         user.user_id,
@@ -225,16 +222,10 @@ async fn resolve_user(state: &AppState, code: &str) -> Result<EdgeUser, ApiError
 
 /// ISV: the corp must have authorized the app; returns the stored suite ticket.
 async fn authorized_ticket(state: &AppState, corp_id: &str) -> Result<String, ApiError> {
-    let pool = state.pool.clone();
-    let suite_key = state.settings.dingtalk.app_key.clone();
-    let corp = corp_id.to_string();
-    let (auth, ticket) = web::block(move || {
-        let mut conn = pool.get()?;
-        let auth = db::callbacks::corp(&mut conn, &corp)?;
-        let ticket = db::callbacks::suite_ticket(&mut conn, &suite_key)?;
-        Ok::<_, ApiError>((auth, ticket))
-    })
-    .await??;
+    let (corp, suite_key) = (corp_id.to_string(), state.settings.dingtalk.app_key.clone());
+    let (auth, ticket) = state
+        .db(move |conn| db::callbacks::corp_and_ticket(conn, &corp, &suite_key))
+        .await?;
     if auth.is_none_or(|a| a.status != "active") {
         return Err(ApiError::Forbidden(
             "this organization has not authorized the app".into(),
