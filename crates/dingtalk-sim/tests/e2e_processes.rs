@@ -230,13 +230,18 @@ async fn an_edge_with_a_wrong_secret_cannot_bind_and_stores_nothing() {
 
     let code = sys.auth_code_for("wangwu").await;
     let (status, body) = sys.bind(&rogue_url, "S-9", "tenant-w", &code).await;
-    // The cloud answers 401; the edge tells the browser the cloud is unavailable (503, nothing
-    // stored) and tells its operator, in its log, which settings to check.
+    // The cloud answers 401; the edge answers 502 (the cloud refused its credentials, nothing
+    // stored), naming the settings to check, and says the same to its operator in its log.
     assert_eq!(
-        status, 503,
+        status, 502,
         "bind through an edge with a wrong secret: {body}"
     );
-    assert_error_body(&body, 503);
+    assert_error_body(&body, 502);
+    let errmsg = body["errmsg"].as_str().unwrap_or_default();
+    assert!(
+        errmsg.contains("cloud.edge_id") && errmsg.contains("cloud.edge_secret"),
+        "the answer names the settings to check: {body}"
+    );
     let rogue_log = std::fs::read_to_string(&sys.extra[0].log).unwrap();
     assert!(
         rogue_log.contains("cloud.edge_secret"),

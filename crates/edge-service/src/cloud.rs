@@ -11,6 +11,10 @@ use reqwest::StatusCode;
 use secrecy::{ExposeSecret, SecretString};
 use uuid::Uuid;
 
+/// What the operator reads when the cloud answers 401: the settings to check (never their values).
+pub const CREDENTIALS_REFUSED: &str =
+    "the cloud refused this edge's credentials (check cloud.edge_id and cloud.edge_secret)";
+
 /// Why the cloud did not hand out a user.
 #[derive(Debug, thiserror::Error)]
 pub enum UserError {
@@ -18,9 +22,12 @@ pub enum UserError {
     #[error("the auth code is unknown, expired or already used; log in again")]
     NotFound,
     /// The code was issued for another edge.
-    #[error("the auth code was issued for another edge")]
+    #[error("the auth code was issued for another edge; log in again through this edge's page")]
     Forbidden,
-    /// The cloud could not be reached, timed out, failed, or refused our credentials.
+    /// The cloud refused this edge's id and secret (a configuration problem of this edge).
+    #[error("{CREDENTIALS_REFUSED}")]
+    CredentialsRefused,
+    /// The cloud could not be reached, timed out or failed.
     #[error("{0}")]
     Unavailable(String),
 }
@@ -104,16 +111,18 @@ impl CloudClient {
             .await
             .map_err(|e| UserError::Unavailable(transport_message(e)))?;
         match res.status() {
-            StatusCode::OK => res
-                .json::<EdgeUser>()
-                .await
-                .map_err(|e| UserError::Unavailable(format!("unreadable user from the cloud: {}", e.without_url()))),
+            StatusCode::OK => res.json::<EdgeUser>().await.map_err(|e| {
+                UserError::Unavailable(format!(
+                    "unreadable user from the cloud: {}",
+                    e.without_url()
+                ))
+            }),
             StatusCode::NOT_FOUND => Err(UserError::NotFound),
             StatusCode::FORBIDDEN => Err(UserError::Forbidden),
-            StatusCode::UNAUTHORIZED => Err(UserError::Unavailable(
-                "the cloud refused this edge's credentials (check cloud.edge_id and cloud.edge_secret)".into(),
-            )),
-            other => Err(UserError::Unavailable(format!("the cloud answered HTTP {other}"))),
+            StatusCode::UNAUTHORIZED => Err(UserError::CredentialsRefused),
+            other => Err(UserError::Unavailable(format!(
+                "the cloud answered HTTP {other}"
+            ))),
         }
     }
 
@@ -164,7 +173,10 @@ pub fn classify_send_failure(status: u16, error: Option<&ErrorBody>) -> Delivery
     let detail = error.map_or_else(String::new, |e| {
         format!(": {} (errcode {})", e.errmsg, e.errcode)
     });
-    let message = format!("cloud answered HTTP {status}{detail}");
+    let mut message = format!("cloud answered HTTP {status}{detail}");
+    if matches!(status, 401 | 403) {
+        message = format!("{message}: {CREDENTIALS_REFUSED}");
+    }
     match status {
         // A DingTalk error relayed by the cloud: permanent unless the code can heal.
         502 => match error.map(|e| e.errcode).filter(|code| *code != 502) {
@@ -216,6 +228,18 @@ mod tests {
                 matches!(classify_send_failure(status, None), Delivery::Retry(_)),
                 "{status}"
             );
+        }
+    }
+
+    #[test]
+    fn a_refused_delivery_names_the_credential_settings_to_check() {
+        for status in [401, 403] {
+            let Delivery::Retry(message) = classify_send_failure(status, None) else {
+                panic!("{status} is retried");
+            };
+            assert!(message.contains("credentials"), "{message}");
+            assert!(message.contains("cloud.edge_id"), "{message}");
+            assert!(message.contains("cloud.edge_secret"), "{message}");
         }
     }
 

@@ -32,6 +32,9 @@ pub enum AppError {
     /// The cloud gateway could not be reached or failed (the detail is logged, not answered).
     #[error("the cloud gateway is unavailable, nothing was stored; retry later")]
     CloudUnavailable(String),
+    /// The cloud gateway refused this edge's credentials: the edge is misconfigured.
+    #[error("the cloud gateway refused this edge's credentials, nothing was stored; the operator should check cloud.edge_id and cloud.edge_secret")]
+    CloudRefusedCredentials,
     /// The database could not be used (the detail is logged, not answered).
     #[error("the database is unavailable; retry later")]
     Database(String),
@@ -67,6 +70,7 @@ impl ResponseError for AppError {
             AppError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::CloudRefusedCredentials => StatusCode::BAD_GATEWAY,
             AppError::CloudUnavailable(_) | AppError::Database(_) => {
                 StatusCode::SERVICE_UNAVAILABLE
             }
@@ -80,6 +84,7 @@ impl ResponseError for AppError {
             AppError::CloudUnavailable(detail) | AppError::Database(detail) => {
                 log::error!("[{request_id}] {status}: {self} ({detail})");
             }
+            AppError::CloudRefusedCredentials => log::error!("[{request_id}] {status}: {self}"),
             _ => log::info!("[{request_id}] {status}: {self}"),
         }
         HttpResponse::build(status).json(ErrorBody {

@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 
 use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
 use common::*;
+use edge_service::config::Settings;
 use serde_json::Value;
 
 #[tokio::test]
@@ -121,6 +122,67 @@ async fn with_the_cloud_down_binding_gives_503_and_stores_nothing() {
     assert!(!msg.contains(&code), "no auth code: {msg}");
     assert_eq!(app.count("SELECT count(*) AS n FROM bindings"), 0);
     assert_eq!(app.count("SELECT count(*) AS n FROM dingtalk_users"), 0);
+}
+
+#[tokio::test]
+async fn with_a_secret_the_cloud_refuses_binding_gives_502_naming_the_settings_and_stores_nothing()
+{
+    let app =
+        spawn_app_with(|s| s.cloud.edge_secret = "not-the-edge-secret".to_string().into()).await;
+    let code = app.auth_code("zhangsan").await;
+    let res = app.edge.bind(TENANT, "s-001", &code).await;
+    assert_eq!(res.status(), 502);
+    let err: Value = res.json().await.unwrap();
+    assert_eq!(err["errcode"], 502);
+    let msg = err["errmsg"].as_str().unwrap();
+    assert!(msg.contains("credentials"), "says what was refused: {msg}");
+    assert!(
+        msg.contains("cloud.edge_id") && msg.contains("cloud.edge_secret"),
+        "names the settings to check: {msg}"
+    );
+    assert!(!msg.contains("not-the-edge-secret"), "no secret: {msg}");
+    assert_eq!(app.count("SELECT count(*) AS n FROM bindings"), 0);
+    assert_eq!(app.count("SELECT count(*) AS n FROM dingtalk_users"), 0);
+}
+
+#[tokio::test]
+async fn a_code_issued_for_another_edge_gives_403_stores_nothing_and_stays_usable_by_its_edge() {
+    let db = TestDb::create();
+    let sim = start_sim().await;
+    let dir = tempfile::tempdir().unwrap();
+    // A second edge at the cloud, whose users return to another frontend.
+    let other_edge = format!(
+        "[[edges]]\nid = \"other-edge\"\nsecret = \"other-edge-secret\"\nredirect_prefixes = [\"{}/elsewhere\"]\n",
+        sim.base_url()
+    );
+    let cloud = Cloud::start(&sim, 0, &dir.path().join("cloud.db"), &other_edge, true).await;
+    // Issued for EDGE_ID (its prefix is `/portal`).
+    let code = auth_code(&cloud.address, &sim, "zhangsan").await;
+    let mut settings = Settings::from_toml_str(&edge_toml(&db.url, &cloud.address)).unwrap();
+    settings.cloud.edge_id = "other-edge".into();
+    settings.cloud.edge_secret = "other-edge-secret".to_string().into();
+    let other = Edge::start(settings).await;
+
+    let res = other.bind(TENANT, "s-001", &code).await;
+    assert_eq!(res.status(), 403);
+    let err: Value = res.json().await.unwrap();
+    assert_eq!(err["errcode"], 403);
+    let msg = err["errmsg"].as_str().unwrap();
+    assert!(msg.contains("another edge"), "says why: {msg}");
+    assert_eq!(
+        count(&mut db.conn(), "SELECT count(*) AS n FROM bindings"),
+        0
+    );
+    assert_eq!(
+        count(&mut db.conn(), "SELECT count(*) AS n FROM dingtalk_users"),
+        0
+    );
+
+    // The code was not consumed: its own edge can still bind with it.
+    let settings = Settings::from_toml_str(&edge_toml(&db.url, &cloud.address)).unwrap();
+    let own = Edge::start(settings).await;
+    let res = own.bind(TENANT, "s-001", &code).await;
+    assert_eq!(res.status(), 200);
 }
 
 #[tokio::test]

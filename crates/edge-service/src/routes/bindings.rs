@@ -59,9 +59,11 @@ pub struct BindingPage {
 #[utoipa::path(post, path = "/dingding/local/bindings", request_body = BindRequest, responses(
     (status = 200, body = BindAnswer),
     (status = 400, description = "bad input", body = dingtalk_core::wire::ErrorBody),
+    (status = 403, description = "the auth code was issued for another edge; nothing stored", body = dingtalk_core::wire::ErrorBody),
     (status = 404, description = "unknown, expired or used auth code", body = dingtalk_core::wire::ErrorBody),
     (status = 409, description = "the DingTalk user is bound to another staff of the tenant", body = dingtalk_core::wire::ErrorBody),
-    (status = 503, description = "the cloud cannot be reached; nothing stored", body = dingtalk_core::wire::ErrorBody)))]
+    (status = 502, description = "the cloud refused this edge's credentials (check cloud.edge_id and cloud.edge_secret); nothing stored", body = dingtalk_core::wire::ErrorBody),
+    (status = 503, description = "the cloud cannot be reached, timed out or failed; nothing stored", body = dingtalk_core::wire::ErrorBody)))]
 pub async fn bind(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -73,8 +75,11 @@ pub async fn bind(
 /// The original binding endpoint (same behaviour as `POST /dingding/local/bindings`).
 #[utoipa::path(get, path = "/dingding/local/auth/user/callback", params(BindRequest), responses(
     (status = 200, body = BindAnswer),
+    (status = 400, body = dingtalk_core::wire::ErrorBody),
+    (status = 403, body = dingtalk_core::wire::ErrorBody),
     (status = 404, body = dingtalk_core::wire::ErrorBody),
     (status = 409, body = dingtalk_core::wire::ErrorBody),
+    (status = 502, body = dingtalk_core::wire::ErrorBody),
     (status = 503, body = dingtalk_core::wire::ErrorBody)))]
 pub async fn bind_callback(
     state: web::Data<AppState>,
@@ -102,6 +107,7 @@ async fn do_bind(
         .map_err(|e| match e {
             UserError::NotFound => AppError::NotFound(e.to_string()),
             UserError::Forbidden => AppError::Forbidden(e.to_string()),
+            UserError::CredentialsRefused => AppError::CloudRefusedCredentials,
             UserError::Unavailable(detail) => AppError::CloudUnavailable(detail),
         })?;
     let iam_row = if state.iam_enabled {
