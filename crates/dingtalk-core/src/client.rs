@@ -200,12 +200,30 @@ struct NewToken {
     expire_in: Option<i64>,
 }
 
+impl From<NewToken> for AccessToken {
+    fn from(t: NewToken) -> Self {
+        AccessToken {
+            token: t.access_token,
+            expires_in: t.expire_in,
+        }
+    }
+}
+
 /// `{access_token, expires_in}` (legacy API).
 #[derive(Deserialize)]
 struct LegacyToken {
     access_token: secrecy::SecretString,
     #[serde(default, deserialize_with = "lenient::opt_i64")]
     expires_in: Option<i64>,
+}
+
+impl From<LegacyToken> for AccessToken {
+    fn from(t: LegacyToken) -> Self {
+        AccessToken {
+            token: t.access_token,
+            expires_in: t.expires_in,
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -280,11 +298,7 @@ impl DingTalkClient {
             "code": code,
             "grantType": "authorization_code",
         });
-        let req = self
-            .http
-            .post(join(&self.config.api_base, endpoint))
-            .json(&body);
-        parse(endpoint, self.execute(endpoint, req).await?)
+        self.api_post(endpoint, &body).await
     }
 
     /// `GET /v1.0/contact/users/me` with the user access token.
@@ -312,15 +326,8 @@ impl DingTalkClient {
             "authCorpId": auth_corp_id,
             "suiteTicket": suite_ticket,
         });
-        let req = self
-            .http
-            .post(join(&self.config.api_base, endpoint))
-            .json(&body);
-        let t: NewToken = parse(endpoint, self.execute(endpoint, req).await?)?;
-        Ok(AccessToken {
-            token: t.access_token,
-            expires_in: t.expire_in,
-        })
+        let t: NewToken = self.api_post(endpoint, &body).await?;
+        Ok(t.into())
     }
 
     /// ISV legacy: `POST /service/get_corp_token?accessKey&timestamp&suiteTicket&signature` with
@@ -350,10 +357,7 @@ impl DingTalkClient {
             .post(url)
             .json(&json!({ "auth_corpid": auth_corp_id }));
         let t: LegacyToken = parse(endpoint, self.execute(endpoint, req).await?)?;
-        Ok(AccessToken {
-            token: t.access_token,
-            expires_in: t.expires_in,
-        })
+        Ok(t.into())
     }
 
     /// Internal app: `POST /v1.0/oauth2/accessToken` (appKey, appSecret).
@@ -364,15 +368,8 @@ impl DingTalkClient {
     ) -> Result<AccessToken, DingTalkError> {
         let endpoint = "/v1.0/oauth2/accessToken";
         let body = json!({ "appKey": app_key, "appSecret": app_secret });
-        let req = self
-            .http
-            .post(join(&self.config.api_base, endpoint))
-            .json(&body);
-        let t: NewToken = parse(endpoint, self.execute(endpoint, req).await?)?;
-        Ok(AccessToken {
-            token: t.access_token,
-            expires_in: t.expire_in,
-        })
+        let t: NewToken = self.api_post(endpoint, &body).await?;
+        Ok(t.into())
     }
 
     /// Internal app legacy: `GET /gettoken?appkey&appsecret`.
@@ -389,10 +386,7 @@ impl DingTalkClient {
             enc(app_secret)
         );
         let t: LegacyToken = parse(endpoint, self.execute(endpoint, self.http.get(url)).await?)?;
-        Ok(AccessToken {
-            token: t.access_token,
-            expires_in: t.expires_in,
-        })
+        Ok(t.into())
     }
 
     /// `POST /topapi/user/getbyunionid?access_token` body `{"unionid"}`.
@@ -468,6 +462,19 @@ impl DingTalkClient {
         let body = json!({ "agent_id": agent_id, "task_id": task_id });
         let r: SendResultResponse = self.legacy_post(endpoint, access_token, &body).await?;
         Ok(r.send_result)
+    }
+
+    /// A new-API `POST {api}{endpoint}` with a JSON body.
+    async fn api_post<T: DeserializeOwned>(
+        &self,
+        endpoint: &str,
+        body: &Value,
+    ) -> Result<T, DingTalkError> {
+        let req = self
+            .http
+            .post(join(&self.config.api_base, endpoint))
+            .json(body);
+        parse(endpoint, self.execute(endpoint, req).await?)
     }
 
     /// A legacy `POST {oapi}{endpoint}?access_token=` with a JSON body.
