@@ -156,10 +156,8 @@ impl DingTalk {
             ),
         };
         self.metrics.observe_call(kind, &result);
+        // A failure is logged by the token cache.
         self.metrics.observe_token_refresh(kind, result.is_ok());
-        if let Err(e) = &result {
-            log::warn!("corp {corp_id}: token fetch failed: {e}");
-        }
         result
     }
 
