@@ -163,6 +163,14 @@ impl SimState {
         self.ticket_seq += 1;
     }
 
+    /// The suite's agent id in `corp_id`, or None when the corp is unknown or relieved the suite.
+    pub fn authorized_agent(&self, corp_id: &str) -> Option<i64> {
+        self.data
+            .corp(corp_id)
+            .filter(|_| !self.relieved.contains(corp_id))
+            .map(|c| c.agent_id)
+    }
+
     /// Issues a new app token for a corp and agent.
     pub fn issue_app_token(&mut self, corp_id: &str, agent_id: i64) -> String {
         let token = random_string(32);

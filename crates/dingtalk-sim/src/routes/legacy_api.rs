@@ -80,12 +80,7 @@ pub async fn get_corp_token(
         return legacy_error(400002, "suiteTicket无效或已过期");
     }
     let corp_id = body.str("auth_corpid");
-    let agent = st
-        .data
-        .corp(&corp_id)
-        .filter(|_| !st.relieved.contains(&corp_id))
-        .map(|c| c.agent_id);
-    let Some(agent_id) = agent else {
+    let Some(agent_id) = st.authorized_agent(&corp_id) else {
         return legacy_error(400002, "企业未授权该应用 (auth_corpid)");
     };
     let token = st.issue_app_token(&corp_id, agent_id);
@@ -101,14 +96,7 @@ pub async fn gettoken(req: HttpRequest, shared: web::Data<Shared>) -> HttpRespon
         return legacy_error(40035, "缺少参数 appkey 或 appsecret");
     }
     let mut st = shared.lock();
-    let ok = st
-        .data
-        .internal_app(&key)
-        .is_some_and(|a| ct_eq(&secret, &a.app_secret));
-    if !ok {
-        return legacy_error(40096, "不合法的appKey或appSecret");
-    }
-    match internal_token(&mut st, &key) {
+    match internal_token(&mut st, &key, &secret) {
         Some((token, expires_in)) => {
             legacy_ok(json!({"access_token": token, "expires_in": expires_in}))
         }

@@ -164,21 +164,21 @@ pub async fn corp_access_token(
         return api_error(400, "invalidSuiteTicket", "无效的suiteTicket");
     }
     let corp_id = body.str("authCorpId");
-    let agent = st
-        .data
-        .corp(&corp_id)
-        .filter(|_| !st.relieved.contains(&corp_id))
-        .map(|c| c.agent_id);
-    let Some(agent_id) = agent else {
+    let Some(agent_id) = st.authorized_agent(&corp_id) else {
         return api_error(400, "invalidAuthInfo", "企业未授权该应用");
     };
     let token = st.issue_app_token(&corp_id, agent_id);
     api_ok(json!({"accessToken": token, "expireIn": st.token_ttl_secs}))
 }
 
-/// The internal app's current token (the same one while valid) and its remaining seconds.
-pub fn internal_token(st: &mut SimState, app_key: &str) -> Option<(String, i64)> {
-    let app = st.data.internal_app(app_key)?.clone();
+/// The internal app's current token (the same one while valid) and its remaining seconds; None
+/// when `app_key`/`app_secret` are not an internal app's credentials.
+pub fn internal_token(st: &mut SimState, app_key: &str, app_secret: &str) -> Option<(String, i64)> {
+    let app = st
+        .data
+        .internal_app(app_key)
+        .filter(|a| ct_eq(app_secret, &a.app_secret))?
+        .clone();
     if let Some(current) = st.internal_current.get(app_key) {
         if let Some(t) = st.app_token(current) {
             return Some((current.clone(), st.remaining_secs(t.expires_at)));
@@ -201,15 +201,7 @@ pub async fn app_access_token(
         Err(resp) => return resp,
     };
     let mut st = shared.lock();
-    let key = body.str("appKey");
-    let ok = st
-        .data
-        .internal_app(&key)
-        .is_some_and(|a| ct_eq(&body.str("appSecret"), &a.app_secret));
-    if !ok {
-        return invalid_client();
-    }
-    match internal_token(&mut st, &key) {
+    match internal_token(&mut st, &body.str("appKey"), &body.str("appSecret")) {
         Some((token, expire_in)) => api_ok(json!({"accessToken": token, "expireIn": expire_in})),
         None => invalid_client(),
     }
