@@ -66,10 +66,11 @@ pub struct BindingPage {
     (status = 503, description = "the cloud cannot be reached, timed out or failed; nothing stored", body = dingtalk_core::wire::ErrorBody)))]
 pub async fn bind(
     state: web::Data<AppState>,
+    cloud: web::Data<CloudClient>,
     req: HttpRequest,
     body: web::Json<BindRequest>,
 ) -> Result<HttpResponse, AppError> {
-    do_bind(state, req, body.into_inner()).await
+    do_bind(state, &cloud, req, body.into_inner()).await
 }
 
 /// The original binding endpoint (same behaviour as `POST /dingding/local/bindings`).
@@ -83,20 +84,19 @@ pub async fn bind(
     (status = 503, body = dingtalk_core::wire::ErrorBody)))]
 pub async fn bind_callback(
     state: web::Data<AppState>,
+    cloud: web::Data<CloudClient>,
     req: HttpRequest,
     query: web::Query<BindRequest>,
 ) -> Result<HttpResponse, AppError> {
-    do_bind(state, req, query.into_inner()).await
+    do_bind(state, &cloud, req, query.into_inner()).await
 }
 
 async fn do_bind(
     state: web::Data<AppState>,
+    cloud: &CloudClient,
     req: HttpRequest,
     body: BindRequest,
 ) -> Result<HttpResponse, AppError> {
-    let cloud = req
-        .app_data::<web::Data<CloudClient>>()
-        .ok_or_else(|| AppError::CloudUnavailable("no cloud client configured".into()))?;
     validate::id("staff_id", &body.staff_id)?;
     validate::id("tenant_id", &body.tenant_id)?;
     validate::id("auth_code", &body.auth_code)?;
