@@ -160,7 +160,9 @@ impl CloudClient {
     }
 }
 
-fn http_client(timeout: Duration) -> reqwest::Result<reqwest::Client> {
+/// An HTTP client for the edge's outgoing calls (the cloud, the IAM webhook): `timeout` per call,
+/// connecting within at most 5 s, never following redirects.
+pub(crate) fn http_client(timeout: Duration) -> reqwest::Result<reqwest::Client> {
     reqwest::Client::builder()
         .timeout(timeout)
         .connect_timeout(timeout.min(Duration::from_secs(5)))

@@ -45,12 +45,8 @@ pub struct IamClient {
 impl IamClient {
     /// A client for `iam.bind_url`.
     pub fn new(url: &str, timeout: Duration) -> anyhow::Result<Self> {
-        let http = reqwest::Client::builder()
-            .timeout(timeout)
-            .redirect(reqwest::redirect::Policy::none())
-            .build()?;
         Ok(IamClient {
-            http,
+            http: crate::cloud::http_client(timeout)?,
             url: url.to_string(),
         })
     }
