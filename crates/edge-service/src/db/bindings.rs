@@ -9,7 +9,6 @@ use diesel::upsert::excluded;
 use super::models::{Binding, BindingView, NewDingTalkUser, OutboxRow};
 use super::schema::bindings::dsl as b;
 use super::schema::dingtalk_users::dsl as u;
-use super::schema::outbox;
 
 /// Why a bind did not happen.
 #[derive(Debug, thiserror::Error)]
@@ -69,9 +68,7 @@ pub fn bind(
             other => other?,
         };
         if let Some(iam) = iam_row {
-            diesel::insert_into(outbox::table)
-                .values(iam)
-                .execute(conn)?;
+            super::outbox::insert(conn, std::slice::from_ref(iam))?;
         }
         Ok(BindingView {
             tenant_id: row.tenant_id,
