@@ -8,8 +8,10 @@ use std::net::SocketAddr;
 use std::path::Path;
 
 use anyhow::{bail, Context};
+use dingtalk_core::client::ClientConfig;
 use dingtalk_core::crypto::CallbackCrypto;
 use dingtalk_core::oauth::{RedirectAllowList, STATE_SEPARATOR};
+use dingtalk_core::retry::RetryPolicy;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
@@ -183,22 +185,22 @@ fn default_busy_timeout() -> u32 {
     5000
 }
 fn default_api_base() -> String {
-    "https://api.dingtalk.com".into()
+    ClientConfig::default().api_base
 }
 fn default_oapi_base() -> String {
-    "https://oapi.dingtalk.com".into()
+    ClientConfig::default().oapi_base
 }
 fn default_login_base() -> String {
-    "https://login.dingtalk.com".into()
+    ClientConfig::default().login_base
 }
 fn default_request_timeout() -> u64 {
-    10
+    ClientConfig::default().request_timeout.as_secs()
 }
 fn default_retry_attempts() -> u32 {
-    5
+    RetryPolicy::default().max_attempts
 }
 fn default_retry_elapsed() -> u64 {
-    20
+    RetryPolicy::default().max_elapsed.as_secs()
 }
 fn default_ttl() -> u64 {
     300
