@@ -3,6 +3,7 @@
 //! Errors are `{"code","message","requestid"}` with HTTP 4xx, as DingTalk answers them.
 
 use actix_web::{web, HttpRequest, HttpResponse};
+use dingtalk_core::client::ACCESS_TOKEN_HEADER;
 use serde_json::json;
 
 use crate::body::Body;
@@ -105,7 +106,7 @@ pub async fn user_profile(
 ) -> HttpResponse {
     let Some(token) = req
         .headers()
-        .get("x-acs-dingtalk-access-token")
+        .get(ACCESS_TOKEN_HEADER)
         .and_then(|v| v.to_str().ok())
         .filter(|v| !v.is_empty())
     else {
