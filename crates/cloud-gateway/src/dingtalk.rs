@@ -29,9 +29,10 @@ impl DingTalk {
     /// Builds the client from the settings.
     pub fn new(settings: &DingTalkSettings, metrics: Metrics) -> Result<Self, DingTalkError> {
         let client = DingTalkClient::new(ClientConfig {
-            login_base: settings.login_base.trim_end_matches('/').to_string(),
-            api_base: settings.api_base.trim_end_matches('/').to_string(),
-            oapi_base: settings.oapi_base.trim_end_matches('/').to_string(),
+            // The client joins paths to these without doubling a trailing slash.
+            login_base: settings.login_base.clone(),
+            api_base: settings.api_base.clone(),
+            oapi_base: settings.oapi_base.clone(),
             connect_timeout: Duration::from_secs(3.min(settings.request_timeout_secs)),
             request_timeout: Duration::from_secs(settings.request_timeout_secs),
         })?;
