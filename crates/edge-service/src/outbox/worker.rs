@@ -200,31 +200,42 @@ impl OutboxWorker {
         let attempts = row.attempts.saturating_add(1);
         let now = Utc::now();
         let deadline = row.created_at + chrono_duration(self.max_age);
-        let rid = row.request_id.clone();
-        let (label, final_status) = match &outcome {
-            Delivery::Delivered(_) => ("delivered", true),
-            Delivery::Permanent(_) => ("failed", true),
-            Delivery::Retry(_) if now >= deadline => ("failed", true),
-            Delivery::Retry(_) => ("retry", false),
+        let rid = &row.request_id;
+        // A retryable failure past the deadline fails the row.
+        let outcome = match outcome {
+            Delivery::Retry(e) if now >= deadline => {
+                Delivery::Permanent(format!("gave up after outbox.max_age_secs: {e}"))
+            }
+            other => other,
         };
-        match &outcome {
-            Delivery::Delivered(_) => log::info!(
-                "[{rid}] outbox {} ({}): delivered, attempt {attempts}",
-                row.id,
-                row.kind
-            ),
-            Delivery::Retry(e) if !final_status => log::warn!(
-                "[{rid}] outbox {} ({}): attempt {attempts} failed, will retry: {e}",
-                row.id,
-                row.kind
-            ),
-            Delivery::Retry(e) | Delivery::Permanent(e) => log::error!(
-                "[{rid}] outbox {} ({}): failed for good after {attempts} attempts: {e}",
-                row.id,
-                row.kind
-            ),
-        }
+        let label = match &outcome {
+            Delivery::Delivered(_) => {
+                log::info!(
+                    "[{rid}] outbox {} ({}): delivered, attempt {attempts}",
+                    row.id,
+                    row.kind
+                );
+                "delivered"
+            }
+            Delivery::Retry(e) => {
+                log::warn!(
+                    "[{rid}] outbox {} ({}): attempt {attempts} failed, will retry: {e}",
+                    row.id,
+                    row.kind
+                );
+                "retry"
+            }
+            Delivery::Permanent(e) => {
+                log::error!(
+                    "[{rid}] outbox {} ({}): failed for good after {attempts} attempts: {e}",
+                    row.id,
+                    row.kind
+                );
+                "failed"
+            }
+        };
         self.metrics.observe_delivery(&row.kind, label);
+        let final_status = !matches!(outcome, Delivery::Retry(_));
         let next = next_attempt(
             now,
             deadline,
@@ -236,15 +247,7 @@ impl OutboxWorker {
                 Delivery::Delivered(task_ids) => {
                     outbox::mark_delivered(&mut conn, id, attempts, task_ids)
                 }
-                Delivery::Retry(e) if !final_status => {
-                    outbox::mark_retry(&mut conn, id, attempts, next, e)
-                }
-                Delivery::Retry(e) => outbox::mark_failed(
-                    &mut conn,
-                    id,
-                    attempts,
-                    &format!("gave up after outbox.max_age_secs: {e}"),
-                ),
+                Delivery::Retry(e) => outbox::mark_retry(&mut conn, id, attempts, next, e),
                 Delivery::Permanent(e) => outbox::mark_failed(&mut conn, id, attempts, e),
             };
             match written {
