@@ -211,6 +211,50 @@ async fn a_message_the_cloud_never_takes_fails_after_max_age_with_its_last_error
 }
 
 #[tokio::test]
+async fn a_message_the_cloud_refuses_for_the_edges_credentials_stays_queued_naming_the_settings() {
+    let app = spawn_app_with(|s| {
+        s.cloud.edge_secret = "not-the-edge-secret".to_string().into();
+        s.messages.sync_wait_ms = 0;
+    })
+    .await;
+    // This edge cannot take codes from the cloud: store the binding directly.
+    let user = edge_service::db::models::NewDingTalkUser {
+        corp_id: CORP,
+        user_id: "zhangsan",
+        union_id: "union-zhangsan",
+        open_id: "open-zhangsan",
+        nick: "张三",
+        email: None,
+        avatar_url: None,
+        mobile: None,
+    };
+    edge_service::db::bindings::bind(&mut app.db.conn(), TENANT, "s-1", &user, None).unwrap();
+    let res = app
+        .edge
+        .send(&template_body(&["s-1"], "refused-creds"))
+        .await;
+    assert_eq!(res.status(), 202);
+    let body: Value = res.json().await.unwrap();
+    let id = body["message_id"].as_str().unwrap().to_string();
+    // The cloud answers 401; the row is retried (the operator may fix the config) and its last
+    // error says which settings to check, never the secret.
+    eventually(30, "a refused attempt is recorded", || async {
+        app.edge.message_status(&id).await["last_error"].is_string()
+    })
+    .await;
+    let st = app.edge.message_status(&id).await;
+    assert_eq!(st["status"], "queued", "{st}");
+    let err = st["last_error"].as_str().unwrap();
+    assert!(err.contains("401"), "{err}");
+    assert!(
+        err.contains("cloud.edge_id") && err.contains("cloud.edge_secret"),
+        "{err}"
+    );
+    assert!(!err.contains("not-the-edge-secret"), "{err}");
+    assert!(delivered_with(&app.sim, "refused-creds").is_empty());
+}
+
+#[tokio::test]
 async fn a_permanent_cloud_refusal_fails_the_message_at_once() {
     let app = spawn_app_with(|s| s.messages.sync_wait_ms = 0).await;
     app.bind_user("s-1", "zhangsan").await;
