@@ -183,7 +183,7 @@ log "starting dingtalk-sim, cloud-gateway on $SIM_URL, $CLOUD_URL"
 start sim "$BIN/dingtalk-sim" serve --bind "$HOST:$SIM_PORT" \
     --callback-url "$CLOUD_URL/dingding/event/pushed" --cloud-url "$CLOUD_URL" \
     --edge-url "$EDGE_URL" --push-interval-secs 600
-wait_ready sim "$SIM_URL/portal/config.json"
+wait_ready sim "$SIM_URL/healthz"
 start cloud "$BIN/cloud-gateway" --config "$WORK/cloud-gateway.toml"
 wait_ready cloud "$CLOUD_URL/healthz"
 for kind in ticket authorization; do

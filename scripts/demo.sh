@@ -134,7 +134,7 @@ start dingtalk-sim "$BIN_DIR/dingtalk-sim" serve \
     --cloud-url "$CLOUD_URL" \
     --edge-url "$EDGE_URL" \
     --push-interval-secs 600
-wait_ready dingtalk-sim "$SIM_URL/portal/config.json" "$SIM_PORT"
+wait_ready dingtalk-sim "$SIM_URL/healthz" "$SIM_PORT"
 
 log "starting cloud-gateway on $CLOUD_URL"
 start cloud-gateway "$BIN_DIR/cloud-gateway" --config "$WORK/cloud-gateway.toml"
